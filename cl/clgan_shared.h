@@ -109,11 +109,11 @@ CLGAN_FN clgan_u32 clgan_permute(clgan_u32 index, clgan_u32 n, clgan_u32 round_k
   clgan_u32 bits = 0u;
   while (bits < 32u && ((clgan_u64)1u << bits) < (clgan_u64)n)
     ++bits;
-  clgan_u32 half = (bits + 1u) / 2u;
-  clgan_u32 mask = (clgan_u32)(((clgan_u64)1u << half) - 1u);
+  clgan_u32 half_bits = (bits + 1u) / 2u;
+  clgan_u32 mask = (clgan_u32)(((clgan_u64)1u << half_bits) - 1u);
   clgan_u32 x = index;
   do {
-    clgan_u32 left = x >> half;
+    clgan_u32 left = x >> half_bits;
     clgan_u32 right = x & mask;
     for (clgan_u32 r = 0u; r < 4u; ++r) {
       clgan_u32 f = clgan_philox(right, r, round_key, 0x5EEDu, seed).x0 & mask;
@@ -121,7 +121,7 @@ CLGAN_FN clgan_u32 clgan_permute(clgan_u32 index, clgan_u32 n, clgan_u32 round_k
       left = right;
       right = next;
     }
-    x = (left << half) | right;
+    x = (left << half_bits) | right;
   } while (x >= n);
   return x;
 }

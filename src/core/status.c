@@ -23,11 +23,17 @@ clgan_status clgan_error_prefix(clgan_error *err, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
-  if (n > 0) {
-    char joined[CLGAN_ERROR_MESSAGE_MAX];
-    snprintf(joined, sizeof joined, "%s%s", prefix, err->message);
-    memcpy(err->message, joined, sizeof joined);
-  }
+  if (n <= 0)
+    return err->status;
+  /* Keep the prefix and as much of the old message as still fits. */
+  size_t plen = strlen(prefix), mlen = strlen(err->message), cap = sizeof err->message - 1;
+  if (plen > cap)
+    plen = cap;
+  if (mlen > cap - plen)
+    mlen = cap - plen;
+  memmove(err->message + plen, err->message, mlen);
+  memcpy(err->message, prefix, plen);
+  err->message[plen + mlen] = '\0';
   return err->status;
 }
 

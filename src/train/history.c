@@ -1,0 +1,44 @@
+#include "history.h"
+
+#include <errno.h>
+#include <string.h>
+
+clgan_status clgan_history_open(clgan_history *h, const char *run_dir, clgan_error *err) {
+  snprintf(h->path, sizeof h->path, "%s/history.csv", run_dir);
+  snprintf(h->tmp_path, sizeof h->tmp_path, "%s/history.csv.tmp", run_dir);
+  h->file = fopen(h->tmp_path, "w");
+  if (!h->file)
+    return clgan_fail(err, CLGAN_E_RUNTIME, "cannot write '%s': %s", h->tmp_path,
+                      strerror(errno));
+  fprintf(h->file, "step,epoch,d_loss,g_loss,w1,ks,mean,std\n");
+  return CLGAN_OK;
+}
+
+void clgan_history_row(clgan_history *h, unsigned long long step, unsigned long long epoch,
+                       float d_loss, float g_loss, const clgan_metrics *m) {
+  fprintf(h->file, "%llu,%llu,%.7g,%.7g", step, epoch, (double)d_loss, (double)g_loss);
+  if (m)
+    fprintf(h->file, ",%.7g,%.7g,%.7g,%.7g\n", m->w1, m->ks, m->mean, m->std);
+  else
+    fprintf(h->file, ",,,,\n");
+}
+
+clgan_status clgan_history_commit(clgan_history *h, clgan_error *err) {
+  int ok = ferror(h->file) == 0;
+  ok = fclose(h->file) == 0 && ok;
+  h->file = NULL;
+  if (!ok || rename(h->tmp_path, h->path) != 0) {
+    int e = errno;
+    remove(h->tmp_path);
+    return clgan_fail(err, CLGAN_E_RUNTIME, "cannot write '%s': %s", h->path, strerror(e));
+  }
+  return CLGAN_OK;
+}
+
+void clgan_history_abandon(clgan_history *h) {
+  if (h->file) {
+    fclose(h->file);
+    h->file = NULL;
+    remove(h->tmp_path);
+  }
+}

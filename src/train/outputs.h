@@ -1,0 +1,15 @@
+/* The files a finished run writes into its folder. */
+#ifndef CLGAN_TRAIN_OUTPUTS_H
+#define CLGAN_TRAIN_OUTPUTS_H
+
+#include "clgan/gan.h"
+#include "clgan/report.h"
+
+/* config.yaml: the resolved config, every key. */
+clgan_status clgan_write_resolved_config(const char *run_dir, const clgan_config *cfg,
+                                         clgan_error *err);
+/* metrics.json, densities.csv, plot.png and checkpoint.clgan. */
+clgan_status clgan_write_run_outputs(const char *run_dir, clgan_gan *gan,
+                                     const clgan_run_result *run, clgan_error *err);
+
+#endif

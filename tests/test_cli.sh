@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# CLI behaviour of the clgan binary, as TAP: exit codes and messages for bad
+# input, and a small real run end to end (outputs, sample, corrupt checkpoint).
+# usage: test_cli.sh CLGAN_BINARY SOURCE_ROOT
+set -u
+clgan=$1
+root=$2
+tiny=$root/tests/configs/tiny.yaml
+tiny_plain=$root/tests/configs/tiny-plain.yaml
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$work/err" | head -20; }
+
+# expect NAME EXIT_CODE NEEDLE -- COMMAND...: runs COMMAND, checks its exit
+# code and that stderr (or stdout) contains NEEDLE.
+expect() {
+  local name=$1 code=$2 needle=$3
+  shift 4
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if [ "$rc" -ne "$code" ]; then
+    echo "exit code $rc, expected $code" >>"$work/err"
+    not_ok "$name"
+  elif ! grep -qF -- "$needle" "$work/err" "$work/out"; then
+    echo "output lacks: $needle" >>"$work/err"
+    not_ok "$name"
+  else
+    ok "$name"
+  fi
+}
+
+has_device=1
+OCL_ICD_VENDORS=${OCL_ICD_VENDORS:-} "$clgan" devices >/dev/null 2>&1 || has_device=0
+
+# --- help and version
+expect "clgan --help" 0 "usage: clgan COMMAND" -- "$clgan" --help
+expect "clgan --version" 0 "clgan " -- "$clgan" --version
+expect "train --help" 0 "--set KEY=VALUE" -- "$clgan" train --help
+expect "sample --help" 0 "usage: clgan sample" -- "$clgan" sample --help
+expect "devices --help" 0 "usage" -- "$clgan" devices --help
+expect "no command" 2 "usage" -- "$clgan"
+expect "unknown command" 2 "unknown command 'trian'" -- "$clgan" trian
+
+# --- bad flags
+expect "unknown train flag" 2 "unknown option '--epochs'" -- "$clgan" train "$tiny" --epochs 3
+expect "missing flag value" 2 "needs a value" -- "$clgan" train "$tiny" --out
+expect "bad backend" 2 "--backend must be 'opencl' or 'ref'" -- "$clgan" train "$tiny" --backend cuda
+expect "no config" 2 "no CONFIG" -- "$clgan" train --backend ref
+expect "unknown devices flag" 2 "unknown option '--x'" -- "$clgan" devices --x
+expect "sample without -n" 2 "-n N is required" -- "$clgan" sample "$work/x.clgan"
+expect "sample bad -n" 2 "whole number" -- "$clgan" sample "$work/x.clgan" -n ten
+
+# --- bad configs and overrides
+expect "missing config file" 2 "cannot read config" -- "$clgan" train "$work/nope.yaml" --backend ref
+printf 'train:\n  batch_size: [1\n' >"$work/syntax.yaml"
+expect "YAML syntax error has file:line:col" 2 "syntax.yaml:" -- "$clgan" train "$work/syntax.yaml"
+printf 'train:\n  batchsize: 10\n' >"$work/typo.yaml"
+expect "unknown key suggests the right one" 2 "batch_size" -- "$clgan" train "$work/typo.yaml"
+printf 'train:\n  batch_size: 0\n' >"$work/zero.yaml"
+expect "batch size 0 is out of range" 2 "train.batch_size" -- "$clgan" train "$work/zero.yaml"
+printf 'data:\n  std: -1\n' >"$work/std.yaml"
+expect "negative std is out of range" 2 "data.std" -- "$clgan" train "$work/std.yaml"
+expect "bad --set key" 2 "train.epoch" -- "$clgan" train "$tiny" --set train.epoch=3
+expect "bad --set value" 2 "train.epochs" -- "$clgan" train "$tiny" --set train.epochs=abc
+expect "--set without =" 2 "train.epochs" -- "$clgan" train "$tiny" --set train.epochs
+expect "bad --seed" 2 "train.seed" -- "$clgan" train "$tiny" --seed -4
+expect "duplicate run names" 2 "same name" -- "$clgan" train "$tiny" "$tiny" --backend ref
+
+# --- device selection
+if [ "$has_device" = 1 ]; then
+  expect "devices lists 0:0" 0 "0:0" -- "$clgan" devices
+  expect "device that does not exist" 2 "9:9" -- "$clgan" train "$tiny" --device 9:9 --out "$work/r"
+  expect "device name that matches nothing" 2 "no-such-gpu" -- \
+    "$clgan" train "$tiny" --device no-such-gpu --out "$work/r"
+  expect "CLGAN_DEVICE is honoured" 2 "CLGAN_DEVICE" -- \
+    env CLGAN_DEVICE=7:7 "$clgan" train "$tiny" --out "$work/r"
+else
+  for t in "devices lists 0:0" "device that does not exist" "device name that matches nothing" \
+    "CLGAN_DEVICE is honoured"; do
+    n=$((n + 1)); echo "ok $n - $t # SKIP no OpenCL device"
+  done
+fi
+expect "no OpenCL driver at all" 1 "ICD" -- env OCL_ICD_VENDORS="$work/none" "$clgan" devices
+
+# --- a real run, on the ref backend (always available)
+out=$work/runs
+expect "train two configs" 0 "comparison" -- \
+  "$clgan" train "$tiny" "$tiny_plain" --backend ref --out "$out" --seed 3
+missing=""
+for f in tiny/config.yaml tiny/history.csv tiny/metrics.json tiny/densities.csv tiny/plot.png \
+  tiny/checkpoint.clgan tiny-plain/metrics.json comparison.png summary.md; do
+  [ -s "$out/$f" ] || missing="$missing $f"
+done
+if [ -z "$missing" ]; then ok "run writes every output"; else
+  echo "missing:$missing" >"$work/err"; not_ok "run writes every output"; fi
+if grep -q '"w1"' "$out/tiny/metrics.json" && grep -q 'seed: 3' "$out/tiny/config.yaml" &&
+  [ "$(grep -c . "$out/tiny/history.csv")" -ge 4 ] && grep -q 'tiny-plain' "$out/summary.md"; then
+  ok "outputs hold the metrics, the resolved seed, history rows and the summary"
+else
+  cp "$out/tiny/config.yaml" "$work/err"; not_ok "outputs hold the metrics, the resolved seed, history rows and the summary"
+fi
+if ls "$out"/tiny/*.tmp >/dev/null 2>&1; then
+  echo "temporary files left" >"$work/err"; not_ok "no temporary files left"
+else ok "no temporary files left"; fi
+expect "resolved config loads again" 0 "W1" -- \
+  "$clgan" train "$out/tiny/config.yaml" --backend ref --out "$work/again" --set name=again -q
+
+expect "sample 25 values" 0 "" -- "$clgan" sample "$out/tiny/checkpoint.clgan" -n 25 --backend ref -q
+if [ "$(grep -cE '^-?[0-9.]+(e[-+]?[0-9]+)?$' "$work/out")" = 25 ]; then ok "sample prints 25 numbers"; else
+  cp "$work/out" "$work/err"; not_ok "sample prints 25 numbers"; fi
+head -c 300 "$out/tiny/checkpoint.clgan" >"$work/cut.clgan"
+expect "truncated checkpoint is refused" 2 "cut.clgan" -- \
+  "$clgan" sample "$work/cut.clgan" -n 3 --backend ref
+echo "not a checkpoint" >"$work/junk.clgan"
+expect "foreign file is refused" 2 "not a clgan checkpoint" -- \
+  "$clgan" sample "$work/junk.clgan" -n 3 --backend ref
+
+# --- the same run on the OpenCL device
+if [ "$has_device" = 1 ]; then
+  expect "train on the OpenCL device" 0 "W1" -- "$clgan" train "$tiny" --out "$work/cl" -q
+  expect "sample on the OpenCL device" 0 "" -- "$clgan" sample "$work/cl/tiny/checkpoint.clgan" -n 5 -q
+else
+  n=$((n + 1)); echo "ok $n - train on the OpenCL device # SKIP no OpenCL device"
+  n=$((n + 1)); echo "ok $n - sample on the OpenCL device # SKIP no OpenCL device"
+fi
+
+echo "1..$n"
+[ "$failed" = 0 ]
