@@ -52,7 +52,19 @@ typedef struct clgan_cl_backend {
   clgan_cl_kernel kernels[CLGAN_K_COUNT];
   cl_ulong max_alloc_bytes;
   cl_ulong global_mem_bytes;
+  /* Throttle (see clgan_cl_launched): a marker after every
+   * CLGAN_CL_MAX_AHEAD launches, and the launches since the last one. */
+  cl_event marker;
+  unsigned since_marker;
 } clgan_cl_backend;
+
+/* How far the host may run ahead of the device, in launches. Ops never
+ * wait for the device, but an unbounded queue is not free: PoCL 3.1 slows
+ * down quadratically with hundreds of thousands of pending commands (a
+ * 3000-step run enqueued without a read took over ten minutes instead of
+ * six seconds). Waiting for the marker of the previous batch keeps between
+ * one and two batches queued, so the device never runs dry. */
+#define CLGAN_CL_MAX_AHEAD 256u
 
 static inline clgan_cl_backend *clgan_cl_of(clgan_backend *be) {
   return (clgan_cl_backend *)be;
@@ -64,6 +76,10 @@ clgan_status clgan_cl_program_build(clgan_cl_backend *cb, clgan_error *err);
 /* Releases what clgan_cl_program_build created (safe on a partial build). */
 void clgan_cl_program_release(clgan_cl_backend *cb);
 const char *clgan_cl_kernel_name(clgan_cl_kernel_id id);
+
+/* ---- cl_backend.c ---- */
+/* Counts one enqueued kernel or CLBlast call and applies the throttle. */
+clgan_status clgan_cl_launched(clgan_cl_backend *cb, const char *op, clgan_error *err);
 
 /* ---- cl_ops.c: one launch of one kernel ----
  * Arguments are appended in order; the first failure is remembered so a
