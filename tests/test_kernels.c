@@ -872,6 +872,25 @@ static void test_launch_counts(void **state) {
   be->ops->buffer_destroy(be, buf);
 }
 
+/* Thousands of ops with no read in between (a training run between two
+ * loss reads): the backend's queue throttle must keep them in order. */
+static void test_long_queue(void **state) {
+  (void)state;
+  clgan_error err = {0};
+  clgan_buffer *buf = test_upload(g_cl, NULL, 64);
+  clgan_view acc = clgan_view_full(buf, 0, 1, 8), one = clgan_view_full(buf, 8, 1, 8);
+  expect_ok(g_cl->ops->fill(g_cl, one, 1.0f, &err), &err);
+  /* acc += 1 by sgd with lr -1: velocity = 0·velocity + 1, params -= -1·1. */
+  clgan_view vel = clgan_view_full(buf, 16, 1, 8);
+  for (int i = 0; i < 3000; ++i)
+    expect_ok(g_cl->ops->sgd_update(g_cl, -1.0f, 0.0f, acc, one, vel, &err), &err);
+  float *host = test_download(g_cl, buf, 64);
+  for (int c = 0; c < 8; ++c)
+    assert_true(host[c] == 3000.0f);
+  free(host);
+  g_cl->ops->buffer_destroy(g_cl, buf);
+}
+
 static void expect_runtime_error(clgan_status st, const clgan_error *err, const char *needle) {
   assert_int_equal(st, CLGAN_E_RUNTIME);
   if (!strstr(err->message, needle))
@@ -965,6 +984,7 @@ int main(void) {
       cmocka_unit_test(test_gather_shuffled),
       cmocka_unit_test(test_determinism),
       cmocka_unit_test(test_launch_counts),
+      cmocka_unit_test(test_long_queue),
       cmocka_unit_test(test_shape_errors),
       cmocka_unit_test(test_zero_rows),
   };

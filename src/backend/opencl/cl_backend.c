@@ -126,8 +126,40 @@ static clgan_status cl_read(clgan_backend *be, clgan_buffer *buf, size_t offset,
   return CLGAN_OK;
 }
 
+static void drop_marker(clgan_cl_backend *cb) {
+  if (cb->marker)
+    clReleaseEvent(cb->marker);
+  cb->marker = NULL;
+}
+
+clgan_status clgan_cl_launched(clgan_cl_backend *cb, const char *op, clgan_error *err) {
+  cb->base.counters.launches++;
+  if (++cb->since_marker < CLGAN_CL_MAX_AHEAD)
+    return CLGAN_OK;
+  cb->since_marker = 0;
+  if (cb->marker) {
+    cl_int rc = clWaitForEvents(1, &cb->marker);
+    drop_marker(cb);
+    if (rc != CL_SUCCESS)
+      return clgan_fail(err, CLGAN_E_RUNTIME,
+                        "%s: clWaitForEvents (queue throttle) failed: %s; an earlier kernel "
+                        "failed on the device",
+                        op, clgan_cl_error_name(rc));
+  }
+  cl_int rc = clEnqueueMarkerWithWaitList(cb->queue, 0, NULL, &cb->marker);
+  if (rc != CL_SUCCESS) {
+    cb->marker = NULL;
+    return clgan_fail(err, CLGAN_E_RUNTIME,
+                      "%s: clEnqueueMarkerWithWaitList (queue throttle) failed: %s", op,
+                      clgan_cl_error_name(rc));
+  }
+  return CLGAN_OK;
+}
+
 static clgan_status cl_finish(clgan_backend *be, clgan_error *err) {
-  cl_int rc = clFinish(clgan_cl_of(be)->queue);
+  clgan_cl_backend *cb = clgan_cl_of(be);
+  cl_int rc = clFinish(cb->queue);
+  drop_marker(cb); /* complete now */
   if (rc != CL_SUCCESS)
     return clgan_fail(err, CLGAN_E_RUNTIME, "finish: clFinish failed: %s", clgan_cl_error_name(rc));
   return CLGAN_OK;
@@ -139,6 +171,7 @@ static void cl_destroy(clgan_backend *be) {
   clgan_cl_backend *cb = clgan_cl_of(be);
   if (cb->queue)
     clFinish(cb->queue);
+  drop_marker(cb);
   clgan_cl_program_release(cb);
   if (cb->queue)
     clReleaseCommandQueue(cb->queue);
@@ -233,6 +266,7 @@ clgan_status clgan_backend_opencl_create(const clgan_cl_device *device, clgan_ba
   }
   /* Start counting at the first op, not at the warm-up. */
   memset(&cb->base.counters, 0, sizeof cb->base.counters);
+  cb->since_marker = 0;
   *out = &cb->base;
   return CLGAN_OK;
 }

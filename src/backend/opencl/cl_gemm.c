@@ -86,8 +86,7 @@ clgan_status clgan_cl_gemm(clgan_backend *be, bool trans_a, bool trans_b, float 
                       "offset %zu; B %zux%zu ld %zu offset %zu; C %zux%zu ld %zu offset %zu)",
                       tn, clblast_status_name(s), m, n, k, a.rows, a.cols, a.ld, a.offset, b.rows,
                       b.cols, b.ld, b.offset, c.rows, c.cols, c.ld, c.offset);
-  be->counters.launches++;
-  return CLGAN_OK;
+  return clgan_cl_launched(cb, "gemm", err);
 }
 
 clgan_status clgan_cl_gemm_warmup(clgan_cl_backend *cb, clgan_error *err) {

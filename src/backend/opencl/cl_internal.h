@@ -59,11 +59,12 @@ typedef struct clgan_cl_backend {
 } clgan_cl_backend;
 
 /* How far the host may run ahead of the device, in launches. Ops never
- * wait for the device, but an unbounded queue is not free: PoCL 3.1 slows
- * down quadratically with hundreds of thousands of pending commands (a
- * 3000-step run enqueued without a read took over ten minutes instead of
- * six seconds). Waiting for the marker of the previous batch keeps between
- * one and two batches queued, so the device never runs dry. */
+ * wait for the device, but an unbounded queue is not free: with ~10^5
+ * pending commands PoCL 3.1 spends its time walking a list of them (perf:
+ * 98% in one loop in libpocl); tests/test_e2e's 3000-step run, enqueued
+ * without a read, did not finish in its 10-minute timeout, and takes about
+ * 5 s throttled. Waiting for the marker of the batch before last keeps one
+ * to two batches queued, so the device never runs dry. */
 #define CLGAN_CL_MAX_AHEAD 256u
 
 static inline clgan_cl_backend *clgan_cl_of(clgan_backend *be) {

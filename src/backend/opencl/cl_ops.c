@@ -63,10 +63,8 @@ clgan_status clgan_cl_launch_enqueue(clgan_cl_launch *l, size_t items, size_t gr
     size_t global = (groups ? groups : (items + local - 1) / local) * local;
     cl_int rc =
         clEnqueueNDRangeKernel(l->cb->queue, k->kernel, 1, NULL, &global, &local, 0, NULL, NULL);
-    if (rc == CL_SUCCESS) {
-      l->cb->base.counters.launches++;
-      return CLGAN_OK;
-    }
+    if (rc == CL_SUCCESS)
+      return clgan_cl_launched(l->cb, op, err);
     l->status = rc;
   }
   /* The shape text is only formatted on failure: ops stay allocation-free. */
