@@ -49,7 +49,7 @@ CLGAN_FN clgan_philox_out clgan_philox(clgan_u32 c0, clgan_u32 c1, clgan_u32 c2,
                                        clgan_u64 seed) {
   clgan_u32 k0 = (clgan_u32)(seed & 0xffffffffu);
   clgan_u32 k1 = (clgan_u32)(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
+  for (int r = 0; r < 10; ++r) {
     clgan_u32 lo0 = 0xD2511F53u * c0;
     clgan_u32 hi0 = CLGAN_MULHI(0xD2511F53u, c0);
     clgan_u32 lo1 = 0xCD9E8D57u * c2;

@@ -42,6 +42,7 @@ expect "clgan --version" 0 "clgan " -- "$clgan" --version
 expect "train --help" 0 "--set KEY=VALUE" -- "$clgan" train --help
 expect "sample --help" 0 "usage: clgan sample" -- "$clgan" sample --help
 expect "devices --help" 0 "usage" -- "$clgan" devices --help
+expect "check --help" 0 "usage: clgan check" -- "$clgan" check --help
 expect "no command" 2 "usage" -- "$clgan"
 expect "unknown command" 2 "unknown command 'trian'" -- "$clgan" trian
 
@@ -51,6 +52,7 @@ expect "missing flag value" 2 "needs a value" -- "$clgan" train "$tiny" --out
 expect "bad backend" 2 "--backend must be 'opencl' or 'ref'" -- "$clgan" train "$tiny" --backend cuda
 expect "no config" 2 "no CONFIG" -- "$clgan" train --backend ref
 expect "unknown devices flag" 2 "unknown option '--x'" -- "$clgan" devices --x
+expect "unknown check flag" 2 "unknown option '--full'" -- "$clgan" check --full
 expect "sample without -n" 2 "-n N is required" -- "$clgan" sample "$work/x.clgan"
 expect "sample bad -n" 2 "whole number" -- "$clgan" sample "$work/x.clgan" -n ten
 
@@ -119,13 +121,105 @@ echo "not a checkpoint" >"$work/junk.clgan"
 expect "foreign file is refused" 2 "not a clgan checkpoint" -- \
   "$clgan" sample "$work/junk.clgan" -n 3 --backend ref
 
+# --- resume, interruption and divergence, on the ref backend
+rs=$work/resume
+expect "train the whole run" 0 "W1" -- "$clgan" train "$tiny" --backend ref --out "$rs/whole" -q
+expect "train half of it" 0 "30 steps" -- \
+  "$clgan" train "$tiny" --backend ref --out "$rs/half" -q --set train.max_steps=30
+half=$rs/half/tiny/checkpoint.clgan
+cp "$half" "$work/half.clgan"
+cp "$rs/half/tiny/history.csv" "$work/half.csv"
+expect "resume with another seed is refused" 2 "train.seed is 42 in the checkpoint and 3 now" -- \
+  "$clgan" train --resume "$half" --seed 3 --set train.max_steps=60
+expect "resume past the run's end is refused" 2 "past the end of this run" -- \
+  "$clgan" train --resume "$half" --set train.max_steps=20
+expect "resume of a truncated checkpoint is refused" 2 "truncated" -- \
+  "$clgan" train --resume "$work/cut.clgan"
+expect "resume takes at most one CONFIG" 2 "at most one CONFIG" -- \
+  "$clgan" train --resume "$half" "$tiny" "$tiny_plain"
+if cmp -s "$half" "$work/half.clgan" && cmp -s "$rs/half/tiny/history.csv" "$work/half.csv" &&
+  ! ls "$rs"/half/tiny/*.tmp >/dev/null 2>&1; then ok "a refused resume changes nothing"; else
+  echo "the half run's files changed" >"$work/err"; not_ok "a refused resume changes nothing"; fi
+expect "resume with a CONFIG into another folder" 0 "60 steps" -- \
+  "$clgan" train "$tiny" --resume "$half" --backend ref --out "$rs/other" -q
+expect "resume in place to the end" 0 "60 steps" -- \
+  "$clgan" train --resume "$half" --set train.max_steps=60 -q
+same_run() { # same_run NAME DIR_A DIR_B: checkpoint and history bit for bit, metrics but timing
+  if cmp "$2/checkpoint.clgan" "$3/checkpoint.clgan" >"$work/err" 2>&1 &&
+    cmp "$2/history.csv" "$3/history.csv" >>"$work/err" 2>&1 &&
+    diff <(grep -v '_s"' "$2/metrics.json") <(grep -v '_s"' "$3/metrics.json") >>"$work/err"; then
+    ok "$1"; else not_ok "$1"; fi
+}
+same_run "resumed in place = uninterrupted (checkpoint, history, metrics)" "$rs/whole/tiny" "$rs/half/tiny"
+same_run "resumed with a CONFIG = uninterrupted" "$rs/whole/tiny" "$rs/other/tiny"
+
+# A long run stopped by a signal: exit 128 + signal, a checkpoint that
+# loads, and a resume that ends where an unstopped run of as many steps ends.
+# bg_train DIR: starts a long run in the background (job control on, so
+# SIGINT is not ignored) and waits until its training loop runs.
+bg_train() {
+  set -m
+  "$clgan" train "$tiny" --backend ref --out "$1" -q --set train.epochs=100000 \
+    --set train.max_steps=0 >"$work/out" 2>"$work/err" &
+  pid=$!
+  set +m
+  for _ in $(seq 1 200); do [ -e "$1/tiny/history.csv.tmp" ] && break; sleep 0.05; done
+  sleep 1
+}
+for sig in TERM INT; do
+  code=143; [ "$sig" = INT ] && code=130
+  bg_train "$rs/sig$sig"
+  kill -"$sig" "$pid"
+  wait "$pid"
+  rc=$?
+  if [ "$rc" = "$code" ] && grep -q "interrupted at step .*resume with: clgan train --resume" "$work/err"
+  then ok "SIG$sig stops with $code and says how to resume"; else
+    echo "exit code $rc, expected $code" >>"$work/err"; not_ok "SIG$sig stops with $code and says how to resume"; fi
+done
+stopped=$(sed -n 's/.*interrupted at step \([0-9]*\) .*/\1/p' "$work/err")
+end=$((${stopped:-0} + 50))
+expect "the interrupted run's checkpoint loads" 0 "" -- \
+  "$clgan" sample "$rs/sigINT/tiny/checkpoint.clgan" -n 3 -q
+expect "resume after SIGINT completes" 0 "$end steps" -- \
+  "$clgan" train --resume "$rs/sigINT/tiny/checkpoint.clgan" --set train.max_steps=$end -q
+expect "the same run without a stop" 0 "$end steps" -- "$clgan" train "$tiny" --backend ref \
+  --out "$rs/nostop" -q --set train.epochs=100000 --set train.max_steps=$end
+same_run "stopped at step ${stopped:-?} and resumed = never stopped" "$rs/nostop/tiny" "$rs/sigINT/tiny"
+
+expect "a diverging run names the step and the network" 1 \
+  "training diverged at step 20: generator weights are not finite" -- \
+  "$clgan" train "$tiny" --backend ref --out "$rs/nan" --set train.optimizer.lr=1e30 -q
+if [ ! -e "$rs/nan/tiny/checkpoint.clgan" ] && [ -s "$rs/nan/tiny/history.csv" ]; then
+  ok "a diverged run writes no checkpoint from bad state"; else
+  echo "checkpoint written or history missing" >"$work/err"
+  not_ok "a diverged run writes no checkpoint from bad state"; fi
+
 # --- the same run on the OpenCL device
 if [ "$has_device" = 1 ]; then
   expect "train on the OpenCL device" 0 "W1" -- "$clgan" train "$tiny" --out "$work/cl" -q
   expect "sample on the OpenCL device" 0 "" -- "$clgan" sample "$work/cl/tiny/checkpoint.clgan" -n 5 -q
+  expect "train half on the OpenCL device" 0 "30 steps" -- \
+    "$clgan" train "$tiny" --out "$work/clhalf" -q --set train.max_steps=30
+  expect "resume on the OpenCL device" 0 "60 steps" -- \
+    "$clgan" train --resume "$work/clhalf/tiny/checkpoint.clgan" --set train.max_steps=60 -q
+  same_run "resumed on the OpenCL device = uninterrupted" "$work/cl/tiny" "$work/clhalf/tiny"
 else
-  n=$((n + 1)); echo "ok $n - train on the OpenCL device # SKIP no OpenCL device"
-  n=$((n + 1)); echo "ok $n - sample on the OpenCL device # SKIP no OpenCL device"
+  for t in "train on the OpenCL device" "sample on the OpenCL device" \
+    "train half on the OpenCL device" "resume on the OpenCL device" \
+    "resumed on the OpenCL device = uninterrupted"; do
+    n=$((n + 1)); echo "ok $n - $t # SKIP no OpenCL device"
+  done
+fi
+
+# --- the conformance check on the OpenCL device (the large MBD case is
+# skipped: test_check runs the full check)
+if [ "$has_device" = 1 ]; then
+  expect "check --quick passes on the OpenCL device" 0 "checks passed" -- "$clgan" check --quick
+  expect "check on a device that does not exist" 2 "9:9" -- "$clgan" check --quick --device 9:9
+else
+  for t in "check --quick passes on the OpenCL device" "check on a device that does not exist"; do
+    n=$((n + 1)); echo "ok $n - $t # SKIP no OpenCL device"
+  done
 fi
 
 echo "1..$n"

@@ -78,11 +78,15 @@ static void fake_cpu_only(fake *f) {
 /* ---- helpers -------------------------------------------------------------- */
 
 static void expect_contains(const char *hay, const char *needle) {
+  assert_non_null(hay);
+  assert_non_null(needle);
   if (!strstr(hay, needle))
     fail_msg("expected \"%s\" in message:\n%s", needle, hay);
 }
 
 static void expect_lacks(const char *hay, const char *needle) {
+  assert_non_null(hay);
+  assert_non_null(needle);
   if (strstr(hay, needle))
     fail_msg("did not expect \"%s\" in message:\n%s", needle, hay);
 }

@@ -261,6 +261,46 @@ static void test_mbd_first_and_stacked(void **state) {
   run_gradcheck(&net, 3, 1, 303u);
 }
 
+/* D sees the real and the generated batch in two passes whose parameter
+ * gradients must add up: a second backward pass with the same output
+ * gradient doubles every parameter gradient (exactly: x + x is exact). */
+static void test_backward_accumulates(void **state) {
+  (void)state;
+  clgan_network_config net = {0};
+  net.n_layers = 2;
+  net.layers[0] = dense(4, CLGAN_ACT_RELU);
+  net.layers[1] = minibatch(3, 2, true, false);
+  net.output_init_std = 0.8f;
+  gradcase gc;
+  clgan_error err = {0};
+  setup_case(&gc, &net, 2, 1, 505u);
+  clgan_backend *be = gc.be;
+  clgan_mlp *mlp = &gc.mlp;
+  clgan_view x = clgan_view_full(gc.x, 0, ROWS, 2);
+  check_ok(be->ops->fill(be, clgan_mlp_flat(mlp, mlp->grads), 0.0f, &err), &err);
+  float *once = NULL;
+  for (int pass = 0; pass < 2; ++pass) {
+    (void)loss_of(&gc);
+    clgan_view dout = clgan_mlp_output_grad(mlp, ROWS);
+    for (size_t r = 0; r < ROWS; ++r)
+      check_ok(be->ops->write(be, dout.buf, dout.offset + r * dout.ld, 1, gc.r_host + r, &err),
+               &err);
+    check_ok(clgan_mlp_backward(mlp, x, dout, true, false, &err), &err);
+    if (pass == 0)
+      once = test_download(be, mlp->grads, mlp->n_params);
+  }
+  float *twice = test_download(be, mlp->grads, mlp->n_params);
+  size_t nonzero = 0;
+  for (size_t i = 0; i < mlp->n_params; ++i) {
+    assert_true(twice[i] == 2.0f * once[i]);
+    nonzero += once[i] != 0.0f;
+  }
+  assert_true(nonzero > mlp->n_params / 2);
+  free(once);
+  free(twice);
+  teardown_case(&gc);
+}
+
 /* The loss: d/dl of mean BCE equals the gradient the op writes. */
 static void test_bce_logits(void **state) {
   (void)state;
@@ -301,7 +341,8 @@ int main(void) {
       cmocka_unit_test(test_dense_sigmoid),    cmocka_unit_test(test_dense_softplus),
       cmocka_unit_test(test_mbd_include_sum),  cmocka_unit_test(test_mbd_exclude_sum),
       cmocka_unit_test(test_mbd_include_mean), cmocka_unit_test(test_mbd_exclude_mean),
-      cmocka_unit_test(test_mbd_first_and_stacked), cmocka_unit_test(test_bce_logits),
+      cmocka_unit_test(test_mbd_first_and_stacked), cmocka_unit_test(test_backward_accumulates),
+      cmocka_unit_test(test_bce_logits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
  * read back: the view must agree with ref within the tolerance below and
  * every float outside the view (the canary) must be untouched.
  *
- * Tolerances, |cl - ref| <= atol + rtol·max(|cl|, |ref|):
+ * Tolerances, |cl - ref| <= atol + rtol·max(|cl|, |ref|), come from the
+ * rules in include/clgan/check.h (reasoning in docs/check.md), the same
+ * ones `clgan check` applies, so the check and this test agree:
  *  - fill, copy, gather_shuffled, the z of bias_act_forward: exact (pure
  *    data movement or one IEEE addition).
  *  - elementwise maths (activations, derivatives, optimizers, noise):
@@ -35,6 +37,7 @@
 #include <cmocka.h>
 
 #include "clgan/backend.h"
+#include "clgan/check.h"
 #include "clgan_shared.h"
 #include "test_util.h"
 
@@ -163,7 +166,8 @@ static double max_abs_view(tbuf *t) {
 
 /* Compares the view on both backends (cl against ref), checks that both
  * results are finite and that nothing outside the view changed. */
-static void tbuf_check(const char *op, const char *what, const tbuf *t, double atol, double rtol) {
+static void tbuf_check(const char *op, const char *what, const tbuf *t, clgan_tol tol) {
+  double atol = tol.atol, rtol = tol.rtol;
   float *a = test_download(g_cl, t->cl, t->n);
   float *b = test_download(g_ref, t->ref, t->n);
   size_t nv = t->rows * t->cols;
@@ -236,7 +240,7 @@ static void test_fill(void **state) {
       tbuf t = tbuf_make(b, 5, padded, -1.0f, 1.0f, 11u + (unsigned)b);
       expect_ok(g_cl->ops->fill(g_cl, vcl(&t), 3.25f, &err), &err);
       expect_ok(g_ref->ops->fill(g_ref, vref(&t), 3.25f, &err), &err);
-      tbuf_check("fill", label("fill B=%zu padded=%d", b, padded), &t, 0.0, 0.0);
+      tbuf_check("fill", label("fill B=%zu padded=%d", b, padded), &t, clgan_tol_exact());
       tbuf_free(&t);
     }
 }
@@ -251,7 +255,7 @@ static void test_copy(void **state) {
       tbuf dst = tbuf_make(b, 6, !padded, -1.0f, 1.0f, 22u + (unsigned)b);
       expect_ok(g_cl->ops->copy(g_cl, vcl(&src), vcl(&dst), &err), &err);
       expect_ok(g_ref->ops->copy(g_ref, vref(&src), vref(&dst), &err), &err);
-      tbuf_check("copy", label("copy B=%zu padded=%d", b, padded), &dst, 0.0, 0.0);
+      tbuf_check("copy", label("copy B=%zu padded=%d", b, padded), &dst, clgan_tol_exact());
       tbuf_check_unchanged("copy src", &src);
       tbuf_free(&src);
       tbuf_free(&dst);
@@ -278,12 +282,11 @@ static void run_gemm(size_t m, size_t n, size_t k, int ta, int tb, float alpha, 
    * this uses 2·k·eps·max|A|·max|B| (scales with K as the summation error
    * of uniform data does), plus the rounding of beta·C. */
   double old_c = beta == 0.0f ? 0.0 : max_abs_view(&c);
-  double atol = 2.0 * (double)k * FLT_EPSILON * fabs(alpha) * max_abs_view(&a) * max_abs_view(&b) +
-                2.0 * FLT_EPSILON * fabs(beta) * old_c + 1e-30;
+  clgan_tol tol = clgan_tol_gemm(k, alpha, max_abs_view(&a), max_abs_view(&b), beta, old_c);
   tbuf_check("gemm",
              label("gemm %c%c m=%zu n=%zu k=%zu alpha=%g beta=%g padded=%d", ta ? 'T' : 'N',
                    tb ? 'T' : 'N', m, n, k, (double)alpha, (double)beta, padded),
-             &c, atol, 1e-5);
+             &c, tol);
   tbuf_check_unchanged("gemm A", &a);
   tbuf_check_unchanged("gemm B", &b);
   tbuf_free(&a);
@@ -323,7 +326,7 @@ static void test_gemm_empty_inner(void **state) {
     expect_ok(
         g_ref->ops->gemm(g_ref, false, false, 1.0f, vref(&a), vref(&b), betas[i], vref(&c), &err),
         &err);
-    tbuf_check("gemm", label("gemm k=0 beta=%g", (double)betas[i]), &c, 0.0, 0.0);
+    tbuf_check("gemm", label("gemm k=0 beta=%g", (double)betas[i]), &c, clgan_tol_exact());
     tbuf_free(&a);
     tbuf_free(&b);
     tbuf_free(&c);
@@ -359,11 +362,13 @@ static void run_bias_act(clgan_activation act, size_t b, int padded, int alias) 
   /* y: a few ulp of 1 absolute (exp inside tanh/sigmoid/softplus), 1e-5
    * relative; z: one addition, exact. When y aliases z, z holds y. */
   if (alias) {
-    tbuf_check("bias_act_forward", label("%s y=z B=%zu padded=%d", name, b, padded), &z, 2e-6,
-               1e-5);
+    tbuf_check("bias_act_forward", label("%s y=z B=%zu padded=%d", name, b, padded), &z,
+               clgan_tol_activation());
   } else {
-    tbuf_check("bias_act_forward z", label("%s z B=%zu padded=%d", name, b, padded), &z, 0.0, 0.0);
-    tbuf_check("bias_act_forward", label("%s y B=%zu padded=%d", name, b, padded), &y, 2e-6, 1e-5);
+    tbuf_check("bias_act_forward z", label("%s z B=%zu padded=%d", name, b, padded), &z,
+               clgan_tol_exact());
+    tbuf_check("bias_act_forward", label("%s y B=%zu padded=%d", name, b, padded), &y,
+               clgan_tol_activation());
   }
   tbuf_check_unchanged("bias", &bias);
   tbuf_free(&bias);
@@ -414,15 +419,16 @@ static void run_act_backward(clgan_activation act, size_t b, int padded, int ali
   expect_ok(g_ref->ops->act_backward(g_ref, act, leaky_slope, vref(&z), vref(&y), vref(&dy),
                                      out_ref, db_ref, beta, &err),
             &err);
-  /* dz: elementwise, |dy| <= 1 and |act'| <= 1. */
+  /* dz: elementwise, |act'| <= 1 so |dz| <= max|dy|. */
+  double max_dy = max_abs_view(&dy);
   tbuf_check("act_backward", label("%s dz B=%zu padded=%d alias=%d", name, b, padded, alias),
-             alias ? &dy : &dz, 1e-6, 1e-5);
+             alias ? &dy : &dz, clgan_tol_act_backward(max_dy));
   if (dbias_mode != 0) {
-    /* A column sum of b terms of magnitude <= 1 in another order. */
-    double atol = (double)b * FLT_EPSILON * 1.0 + 2.0 * FLT_EPSILON * 2.0 * beta;
+    /* A column sum of b terms of magnitude <= max|dy| in another order,
+     * plus beta times the old dbias. */
     tbuf_check("act_backward dbias",
-               label("%s dbias B=%zu beta=%g padded=%d", name, b, (double)beta, padded), &db, atol,
-               1e-5);
+               label("%s dbias B=%zu beta=%g padded=%d", name, b, (double)beta, padded), &db,
+               clgan_tol_column_sum(b, max_dy, beta, beta == 0.0f ? 0.0 : max_abs_view(&db)));
   } else {
     tbuf_check_unchanged("act_backward dbias (none)", &db);
   }
@@ -460,7 +466,7 @@ static void test_act_backward_zero_rows(void **state) {
   expect_ok(g_ref->ops->act_backward(g_ref, CLGAN_ACT_RELU, 0.0f, vref(&z), vref(&z), vref(&z),
                                      vref(&z), vref(&db), 0.5f, &err),
             &err);
-  tbuf_check("act_backward dbias", "dbias with no rows", &db, 0.0, 0.0);
+  tbuf_check("act_backward dbias", "dbias with no rows", &db, clgan_tol_exact());
   tbuf_check_unchanged("act_backward z (no rows)", &z);
   tbuf_free(&z);
   tbuf_free(&db);
@@ -503,16 +509,14 @@ static void run_mbd(clgan_mbd_shape s, size_t b, int padded, unsigned seed) {
    * <= 2·max|M|, so about 2·C·max|M|·eps) plus exp's few ulp; the float sum
    * of B such terms adds up to B·eps·B. Backward terms are scaled by
    * |dO_i + dO_j| <= 2·max|dO|. */
-  double scale = mbd_scale_of(s, b);
-  double per_term = 8.0 + 2.0 * (double)s.kernel_dim * max_abs_view(&m);
-  double atol_fwd = scale * (double)b * FLT_EPSILON * ((double)b + per_term) + 1e-30;
-  double atol_bwd = atol_fwd * 2.0 * max_abs_view(&d_o);
+  clgan_tol tol_fwd = clgan_tol_mbd_forward(s, b, max_abs_view(&m));
+  clgan_tol tol_bwd = clgan_tol_mbd_backward(s, b, max_abs_view(&m), max_abs_view(&d_o));
   const char *what = label("B=%zu K=%zu C=%zu self=%d mean=%d padded=%d", b, s.kernels,
                            s.kernel_dim, s.include_self, s.mean, padded);
   char what_copy[256];
   snprintf(what_copy, sizeof what_copy, "%s", what);
-  tbuf_check("mbd_forward", label("mbd_forward %s", what_copy), &o, atol_fwd, 1e-5);
-  tbuf_check("mbd_backward", label("mbd_backward %s", what_copy), &dm, atol_bwd, 1e-5);
+  tbuf_check("mbd_forward", label("mbd_forward %s", what_copy), &o, tol_fwd);
+  tbuf_check("mbd_backward", label("mbd_backward %s", what_copy), &dm, tol_bwd);
   tbuf_check_unchanged("mbd m", &m);
   tbuf_check_unchanged("mbd d_o", &d_o);
   tbuf_free(&m);
@@ -628,9 +632,9 @@ static void run_bce(size_t b, float target, int padded, unsigned seed) {
   for (size_t r = 0; r < b; ++r)
     sum_abs += fabs((double)clgan_bce_logit(*tbuf_at(&l, r, 0), target));
   tbuf_check("bce_logits loss", label("bce loss B=%zu t=%g", b, (double)target), &loss,
-             2.0 * FLT_EPSILON * sum_abs / (double)b + 1e-30, 1e-5);
+             clgan_tol_bce_loss(b, sum_abs));
   tbuf_check("bce_logits grad", label("bce grad B=%zu t=%g", b, (double)target), &dl,
-             2e-6 * grad_scale, 1e-5);
+             clgan_tol_bce_grad(grad_scale));
   tbuf_check_unchanged("bce logits", &l);
   tbuf_free(&l);
   tbuf_free(&dl);
@@ -670,9 +674,12 @@ static void test_adam(void **state) {
       if (t == 1 || t == 10) {
         /* Updates of size ~lr with sqrt/division a few ulp off; the
          * moments are two multiply-adds per step. */
-        tbuf_check("adam_update", label("adam params n=%zu step %d", n, t), &p, 1e-6, 1e-5);
-        tbuf_check("adam_update", label("adam m n=%zu step %d", n, t), &m, 1e-7, 1e-5);
-        tbuf_check("adam_update", label("adam v n=%zu step %d", n, t), &v, 1e-8, 1e-5);
+        tbuf_check("adam_update", label("adam params n=%zu step %d", n, t), &p,
+                   clgan_tol_optim(CLGAN_TOL_PARAMS));
+        tbuf_check("adam_update", label("adam m n=%zu step %d", n, t), &m,
+                   clgan_tol_optim(CLGAN_TOL_ADAM_M));
+        tbuf_check("adam_update", label("adam v n=%zu step %d", n, t), &v,
+                   clgan_tol_optim(CLGAN_TOL_ADAM_V));
         tbuf_check_unchanged("adam grads", &g);
       }
       tbuf_free(&g);
@@ -698,8 +705,10 @@ static void test_sgd(void **state) {
                 &err);
       if (t == 1 || t == 10) {
         /* Multiply-adds only; a device may fuse them (1 ulp each). */
-        tbuf_check("sgd_update", label("sgd params n=%zu step %d", n, t), &p, 1e-6, 1e-5);
-        tbuf_check("sgd_update", label("sgd velocity n=%zu step %d", n, t), &vel, 1e-6, 1e-5);
+        tbuf_check("sgd_update", label("sgd params n=%zu step %d", n, t), &p,
+                   clgan_tol_optim(CLGAN_TOL_PARAMS));
+        tbuf_check("sgd_update", label("sgd velocity n=%zu step %d", n, t), &vel,
+                   clgan_tol_optim(CLGAN_TOL_VELOCITY));
         tbuf_check_unchanged("sgd grads", &g);
       }
       tbuf_free(&g);
@@ -730,11 +739,9 @@ static void test_noise(void **state) {
         /* Uniform and stratified are a few multiply-adds (a device may fuse
          * them): a few ulp of the range. Normal uses log, sqrt and cos,
          * each a few ulp on OpenCL; near a zero of cos the error is
-         * absolute, about 4 ulp of 1 times sqrt(-2 log u) <= 5.6. */
-        double atol = kind == 2 ? 4e-6 * kinds[kind].std
-                                : 4.0 * FLT_EPSILON * (kinds[kind].range + kinds[kind].jitter);
-        tbuf_check("noise", label("noise kind=%d B=%zu cols=%zu", kind, b, cols), &out, atol,
-                   kind == 2 ? 1e-5 : 1e-6);
+         * absolute, about 4 ulp of 1 times sqrt(-2 log u) <= 5.8. */
+        tbuf_check("noise", label("noise kind=%d B=%zu cols=%zu", kind, b, cols), &out,
+                   clgan_tol_noise(kinds[kind]));
         tbuf_free(&out);
       }
 }
@@ -758,7 +765,7 @@ static void run_gather_epoch(size_t n_data, size_t cols, size_t batch, uint32_t 
     tbuf_check(
         "gather_shuffled",
         label("gather N=%zu cols=%zu first=%zu epoch=%u", n_data, cols, first, (unsigned)epoch),
-        &out, 0.0, 0.0);
+        &out, clgan_tol_exact());
     float *got = test_download(g_cl, out.cl, out.n);
     for (size_t r = 0; r < rows; ++r) {
       size_t src = (size_t)got[out.offset + r * out.ld] / cols;

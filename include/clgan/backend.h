@@ -140,7 +140,7 @@ typedef struct clgan_backend_ops {
                         clgan_view out, clgan_error *err);
   /* out row r = data row perm(first + r), where perm is the keyed
    * pseudorandom permutation of [0, data.rows) (clgan_permute in
-   * cl/clgan_rng.h) with seed key.seed and round key key.counter (the epoch). */
+   * cl/clgan_shared.h) with seed key.seed and round key key.counter (the epoch). */
   clgan_status (*gather_shuffled)(clgan_backend *be, clgan_view data, clgan_rng_key key,
                                   size_t first, clgan_view out, clgan_error *err);
 } clgan_backend_ops;
@@ -155,6 +155,10 @@ struct clgan_backend {
   const clgan_backend_ops *ops;
   char device_name[256]; /* for reports: "ref (host C)" or the OpenCL device */
   clgan_backend_counters counters; /* each backend keeps these up to date */
+  /* Memory limits, so a run that cannot fit is refused before it allocates
+   * anything; 0 means no known limit (the ref backend). */
+  uint64_t max_buffer_bytes; /* largest single buffer */
+  uint64_t total_bytes;      /* all buffers together */
 };
 
 /* The reference backend: plain C on the host. */

@@ -48,6 +48,11 @@ clgan_status clgan_mlp_create(clgan_backend *be, const clgan_network_config *cfg
                               bool want_input_grad, clgan_mlp *mlp, clgan_error *err);
 void clgan_mlp_destroy(clgan_mlp *mlp);
 
+/* Device memory clgan_mlp_create would allocate, in floats: the total and
+ * the largest single buffer (saturating at SIZE_MAX instead of wrapping). */
+void clgan_mlp_footprint(const clgan_network_config *cfg, size_t in_dim, size_t out_dim,
+                         size_t capacity, bool want_input_grad, size_t *total, size_t *largest);
+
 /* Weights ~ N(0, init_std²) from Philox (seed, stream), biases 0; uploaded once. */
 clgan_status clgan_mlp_init_params(clgan_mlp *mlp, uint64_t seed, uint32_t stream,
                                    clgan_error *err);

@@ -6,5 +6,6 @@
 int clgan_cmd_devices(int argc, char **argv);
 int clgan_cmd_train(int argc, char **argv);
 int clgan_cmd_sample(int argc, char **argv);
+int clgan_cmd_check(int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@ static void usage(FILE *out) {
                "\n"
                "Prints N samples from the generator in CHECKPOINT (a run's checkpoint.clgan),\n"
                "one per line; comma-separated columns when the data has several dimensions.\n"
+               "Samples are independent: stratified training noise is replaced by uniform\n"
+               "noise over the same range.\n"
                "\n"
                "options:\n"
                "  -n, --count N        number of samples (required, >= 1)\n"
@@ -33,6 +35,18 @@ static void usage(FILE *out) {
                "  --backend NAME       opencl (default: the run's) or ref\n"
                "  -q, --quiet          do not print the device on stderr\n"
                "  -h, --help           show this help\n");
+}
+
+/* The option getopt stopped at: a short option is named by optopt (argv
+ * may hold a cluster like -xq), a long one by its argument. */
+static const char *option_name(const char *arg) {
+  static char name[3];
+  if (arg[0] == '-' && arg[1] == '-')
+    return arg;
+  name[0] = '-';
+  name[1] = (char)optopt;
+  name[2] = '\0';
+  return name;
 }
 
 static int bad_usage(const char *fmt, const char *what) {
@@ -45,7 +59,11 @@ static int bad_usage(const char *fmt, const char *what) {
 static int parse_count(const char *text, unsigned long long *out) {
   char *end;
   errno = 0;
-  if (!*text || *text == '-' || *text == '+')
+  /* strtoull would skip blanks and accept a sign ("-1" is 2^64-1). */
+  for (const char *p = text; *p; ++p)
+    if (*p < '0' || *p > '9')
+      return 0;
+  if (!*text)
     return 0;
   *out = strtoull(text, &end, 10);
   return errno == 0 && *end == '\0';
@@ -88,9 +106,9 @@ static int parse_args(int argc, char **argv, sample_args *a) {
       usage(stdout);
       return 0;
     case ':':
-      return bad_usage("option '%s' needs a value", argv[optind - 1]);
+      return bad_usage("option '%s' needs a value", option_name(argv[optind - 1]));
     default:
-      return bad_usage("unknown option '%s'", argv[optind - 1]);
+      return bad_usage("unknown option '%s'", option_name(argv[optind - 1]));
     }
   }
   if (optind >= argc)
@@ -128,11 +146,17 @@ static clgan_status generate(clgan_backend *be, const clgan_checkpoint *ck, cons
   if (st == CLGAN_OK)
     st = be->ops->buffer_create(be, chunk * cfg->noise.dim, &noise, err);
   uint64_t seed = a->have_seed ? a->seed : cfg->train.seed;
+  /* Stratified noise is an ordered grid (good for training batches, and
+   * the evaluation uses it); a user asking for samples wants independent
+   * draws, so sample uniformly over the same range instead. */
+  clgan_noise_params np = cfg->noise.params;
+  if (np.kind == CLGAN_NOISE_STRATIFIED)
+    np.kind = CLGAN_NOISE_UNIFORM;
   for (unsigned long long done = 0, k = 0; st == CLGAN_OK && done < a->n; ++k) {
     size_t rows = a->n - done < chunk ? (size_t)(a->n - done) : chunk;
     clgan_rng_key key = {seed, CLGAN_STREAM_NOISE_EVAL, (uint32_t)(k + 1)};
     clgan_view z = clgan_view_full(noise, 0, rows, cfg->noise.dim), x;
-    st = be->ops->noise(be, cfg->noise.params, key, z, err);
+    st = be->ops->noise(be, np, key, z, err);
     if (st == CLGAN_OK)
       st = clgan_mlp_forward(&g, z, &x, err);
     if (st == CLGAN_OK)
@@ -141,6 +165,9 @@ static clgan_status generate(clgan_backend *be, const clgan_checkpoint *ck, cons
       print_rows(host, rows, cfg->data.dim);
     done += rows;
   }
+  if (st == CLGAN_OK && (fflush(stdout) != 0 || ferror(stdout)))
+    st = clgan_fail(err, CLGAN_E_RUNTIME, "cannot write the samples to standard output: %s",
+                    strerror(errno));
   if (noise)
     be->ops->buffer_destroy(be, noise);
   clgan_mlp_destroy(&g);

@@ -18,6 +18,7 @@ static void usage(FILE *out) {
           "  devices   list OpenCL platforms and devices with their ids\n"
           "  train     train one or more experiment configs (YAML)\n"
           "  sample    draw samples from a trained generator checkpoint\n"
+          "  check     check every op on a device against the reference backend\n"
           "\n"
           "options:\n"
           "  -h, --help     show this help\n"
@@ -46,7 +47,11 @@ int main(int argc, char **argv) {
     return clgan_cmd_train(argc - 1, argv + 1);
   if (!strcmp(cmd, "sample"))
     return clgan_cmd_sample(argc - 1, argv + 1);
-  fprintf(stderr, "clgan: unknown command '%s' (commands: devices, train, sample; see 'clgan --help')\n",
+  if (!strcmp(cmd, "check"))
+    return clgan_cmd_check(argc - 1, argv + 1);
+  fprintf(stderr,
+          "clgan: unknown command '%s' (commands: devices, train, sample, check; "
+          "see 'clgan --help')\n",
           cmd);
   return 2;
 }

@@ -8,6 +8,13 @@ void clgan_progress_init(clgan_progress_printer *pp, const char *run_name, bool 
   pp->quiet = quiet;
   pp->tty = isatty(STDERR_FILENO);
   pp->last_decile = 0;
+  pp->open_line = false;
+}
+
+void clgan_progress_end_line(clgan_progress_printer *pp) {
+  if (pp->open_line)
+    fputc('\n', stderr);
+  pp->open_line = false;
 }
 
 static void format_duration(char *buf, size_t n, double s) {
@@ -15,7 +22,7 @@ static void format_duration(char *buf, size_t n, double s) {
   snprintf(buf, n, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
 }
 
-static void print_bar(const clgan_progress_printer *pp, const clgan_progress *p) {
+static void print_bar(clgan_progress_printer *pp, const clgan_progress *p) {
   enum { WIDTH = 24 };
   double frac = p->total_steps ? (double)p->step / (double)p->total_steps : 1.0;
   char bar[WIDTH + 1];
@@ -32,7 +39,8 @@ static void print_bar(const clgan_progress_printer *pp, const clgan_progress *p)
           (unsigned long long)p->total_steps, (unsigned long long)p->epoch,
           (unsigned long long)p->epochs, (double)p->d_loss, (double)p->g_loss, p->steps_per_s,
           eta);
-  if (p->step == p->total_steps)
+  pp->open_line = p->step != p->total_steps;
+  if (!pp->open_line)
     fputc('\n', stderr);
   fflush(stderr);
 }

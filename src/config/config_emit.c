@@ -3,6 +3,8 @@
  * text gives back the same struct (test_config.c checks this). */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,17 +60,43 @@ static const char *fmt_float(float v, char *buf, size_t size) {
   return buf;
 }
 
-/* A double-quoted YAML string; escapes keep any byte loadable. */
+/* Whether a character can stand as itself inside a double-quoted scalar:
+ * YAML readers reject C0/C1 controls, U+FFFE and U+FFFF, and fold NEL,
+ * U+2028 and U+2029 as line breaks; a BOM is dropped at a line start. */
+static bool emits_raw(uint32_t cp) {
+  if (cp < 0x80)
+    return cp >= 0x20 && cp != 0x7F && cp != '"' && cp != '\\';
+  if (cp < 0xA0 || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF)
+    return false;
+  return cp < 0xD800 || (cp >= 0xE000 && cp <= 0xFFFD) || cp >= 0x10000;
+}
+
+/* A double-quoted YAML string that loads back to the same text: escapes
+ * for what a reader would reject or change. Bytes that are not UTF-8 (the
+ * loader never produces them) come out as \xNN, the same-numbered
+ * character: still loadable, though not the same bytes. */
 static void emit_string(out_buf *b, const char *s, size_t max) {
   emit(b, "\"");
   const unsigned char *p = (const unsigned char *)s;
-  for (const unsigned char *end = p + strnlen(s, max); p < end; p++) {
-    if (*p == '"' || *p == '\\')
-      emit(b, "\\%c", *p);
-    else if (*p < 0x20 || *p == 0x7f)
-      emit(b, "\\x%02X", *p);
+  const unsigned char *end = p + strnlen(s, max);
+  while (p < end) {
+    uint32_t cp = 0;
+    size_t n = cfg_utf8_decode(p, (size_t)(end - p), &cp);
+    if (n == 0) {
+      emit(b, "\\x%02X", *p++);
+      continue;
+    }
+    if (cp == '"' || cp == '\\')
+      emit(b, "\\%c", (char)cp);
+    else if (emits_raw(cp))
+      emit(b, "%.*s", (int)n, (const char *)p);
+    else if (cp <= 0xFF)
+      emit(b, "\\x%02X", (unsigned)cp);
+    else if (cp <= 0xFFFF)
+      emit(b, "\\u%04X", (unsigned)cp);
     else
-      emit(b, "%c", *p);
+      emit(b, "\\U%08X", (unsigned)cp);
+    p += n;
   }
   emit(b, "\"");
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <yaml.h>
 
 #include "clgan/config.h"
@@ -82,6 +83,14 @@ clgan_status cfg_fail_key(cfg_loader *l, const yaml_node_t *node, const char *fm
     CLGAN_PRINTF(3, 4);
 clgan_status cfg_fail_origin(cfg_loader *l, cfg_origin origin, const char *fmt, ...)
     CLGAN_PRINTF(3, 4);
+/* Text from the input as a message shows it: at most max_shown bytes (then
+ * "..."; never half a character), control characters, NUL and bytes that
+ * are not UTF-8 as '?', so a message stays one line of bounded length and
+ * valid UTF-8 whatever the input holds. */
+void cfg_quote(const char *text, size_t len, size_t max_shown, char *out, size_t size);
+/* Decodes one well-formed UTF-8 character (shortest form, no surrogates) of
+ * the avail bytes at p; returns its length, or 0 if p does not start one. */
+size_t cfg_utf8_decode(const unsigned char *p, size_t avail, uint32_t *cp);
 /* "a mapping", "a sequence of N", "an empty value", "'text'" or "the quoted
  * string \"text\"": what a message says it got. */
 void cfg_describe(const yaml_node_t *node, char *out, size_t size);

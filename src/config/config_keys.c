@@ -297,19 +297,60 @@ static bool is_null(const yaml_node_t *node) {
          strcmp(s, "NULL") == 0;
 }
 
-/* Copies at most 60 bytes of text for a message, control characters as '?'. */
-static void quote_text(const char *text, size_t len, char *out, size_t size) {
-  size_t n = 0;
-  for (size_t i = 0; i < len && n + 4 < size; i++) {
-    if (i == 60) {
-      memcpy(out + n, "...", 3);
-      n += 3;
-      break;
-    }
-    unsigned char c = (unsigned char)text[i];
-    out[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+size_t cfg_utf8_decode(const unsigned char *p, size_t avail, uint32_t *cp) {
+  if (avail == 0)
+    return 0;
+  size_t n = p[0] < 0x80             ? 1
+             : (p[0] & 0xE0) == 0xC0 ? 2
+             : (p[0] & 0xF0) == 0xE0 ? 3
+             : (p[0] & 0xF8) == 0xF0 ? 4
+                                     : 0;
+  if (n == 0 || avail < n)
+    return 0;
+  static const uint32_t lead_mask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+  uint32_t v = p[0] & lead_mask[n];
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xC0) != 0x80)
+      return 0;
+    v = (v << 6) | (p[i] & 0x3Fu);
   }
-  out[n] = '\0';
+  if (v < min[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+    return 0;
+  *cp = v;
+  return n;
+}
+
+void cfg_quote(const char *text, size_t len, size_t max_shown, char *out, size_t size) {
+  const unsigned char *p = (const unsigned char *)text;
+  size_t i = 0, n = 0;
+  while (i < len) {
+    uint32_t cp = 0;
+    size_t width = cfg_utf8_decode(p + i, len - i, &cp);
+    /* Control characters (C0, DEL, C1) and bytes that are not UTF-8 show
+     * as '?': a message must not move the cursor or garble the terminal. */
+    bool replace = width == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+    size_t step = width ? width : 1, adds = replace ? 1 : width;
+    if (i + step > max_shown || n + adds + 4 > size) /* room for "..." and the NUL */
+      break;
+    if (replace)
+      out[n++] = '?';
+    else
+      memcpy(out + n, p + i, width);
+    n += replace ? 0 : width;
+    i += step;
+  }
+  if (i < len && n + 4 <= size) {
+    memcpy(out + n, "...", 3);
+    n += 3;
+  }
+  if (size > 0)
+    out[n < size ? n : size - 1] = '\0';
+}
+
+/* At most 60 bytes: enough to recognise a value. */
+static void quote_text(const char *text, size_t len, char *out, size_t size) {
+  cfg_quote(text, len, 60, out, size);
 }
 
 /* "a mapping", "a sequence of 3", "an empty value", "'abc'" or the quoted string. */
@@ -381,19 +422,21 @@ static clgan_status parse_uint(cfg_loader *l, const yaml_node_t *node, uint64_t 
   size_t len = node->data.scalar.length;
   if (len == 0 || strspn(s, "0123456789") != len)
     return fail_expected(l, node, what);
+  char shown[80]; /* the value as messages quote it: a 1 MB number stays short */
+  quote_text(s, len, shown, sizeof shown);
   if (s[0] == '0' && len > 1)
-    return cfg_fail_key(l, node, "expected %s without leading zeros, got '%s'", what, s);
+    return cfg_fail_key(l, node, "expected %s without leading zeros, got '%s'", what, shown);
   uint64_t v = 0;
   for (size_t i = 0; i < len; i++) {
     unsigned d = (unsigned)(s[i] - '0');
     if (v > (UINT64_MAX - d) / 10)
-      return cfg_fail_key(l, node, "must be <= %" PRIu64 ", got %s", max, s);
+      return cfg_fail_key(l, node, "must be <= %" PRIu64 ", got %s", max, shown);
     v = v * 10 + d;
   }
   if (v < min)
-    return cfg_fail_key(l, node, "must be >= %" PRIu64 ", got %s", min, s);
+    return cfg_fail_key(l, node, "must be >= %" PRIu64 ", got %s", min, shown);
   if (v > max)
-    return cfg_fail_key(l, node, "must be <= %" PRIu64 ", got %s", max, s);
+    return cfg_fail_key(l, node, "must be <= %" PRIu64 ", got %s", max, shown);
   *out = v;
   return CLGAN_OK;
 }
@@ -475,10 +518,13 @@ static clgan_status parse_float(cfg_loader *l, const yaml_node_t *node, cfg_boun
   if (!is_plain(node))
     return fail_expected(l, node, "a number");
   const char *s = scalar_text(node);
-  if (strlen(s) != node->data.scalar.length)
+  size_t len = node->data.scalar.length;
+  if (strlen(s) != len)
     return fail_expected(l, node, "a number");
+  char shown[80];
+  quote_text(s, len, shown, sizeof shown);
   if (names_non_finite(s))
-    return cfg_fail_key(l, node, "must be a finite number, got %s", s);
+    return cfg_fail_key(l, node, "must be a finite number, got %s", shown);
   if (!is_decimal_float(s))
     return fail_expected(l, node, "a number");
   /* strtof rounds the decimal once, straight to float, as the emitter's
@@ -488,10 +534,10 @@ static clgan_status parse_float(cfg_loader *l, const yaml_node_t *node, cfg_boun
   if (end == s || *end != '\0')
     return fail_expected(l, node, "a number");
   if (!isfinite(f))
-    return cfg_fail_key(l, node, "is out of range for a 32-bit float, got %s", s);
+    return cfg_fail_key(l, node, "is out of range for a 32-bit float, got %s", shown);
   /* Check the stored value: 0.99999999999 is < 1 but rounds to 1.0f. */
   if (!within(f, bound))
-    return cfg_fail_key(l, node, "must be %s, got %s", bound_text(bound), s);
+    return cfg_fail_key(l, node, "must be %s, got %s", bound_text(bound), shown);
   *out = f;
   return CLGAN_OK;
 }
@@ -562,7 +608,10 @@ const char *cfg_name_problem(const char *text, size_t len) {
     return "must not contain a NUL character";
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)text[i];
-    if (c < 0x20 || c == 0x7f)
+    /* C0 and DEL, and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F). */
+    if (c < 0x20 || c == 0x7f ||
+        (c == 0xC2 && i + 1 < len && (unsigned char)text[i + 1] >= 0x80 &&
+         (unsigned char)text[i + 1] <= 0x9F))
       return "must not contain control characters";
     if (c == '/' || c == '\\')
       return "must not contain '/' or '\\' (it names the run's files)";

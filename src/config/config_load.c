@@ -13,17 +13,18 @@
 
 #define CONFIG_FILE_MAX (16u << 20) /* far beyond any real config; stops /dev/zero */
 #define SCAN_DEPTH_MAX 64           /* the schema nests 4 deep */
-#define SHOWN_OVERRIDE_MAX 200      /* bytes of a --set quoted back in a message */
+/* The largest config the schema allows has under 1,000 nodes. The cap stops
+ * a 16 MiB file of [1,1,1,...] from building a gigabyte node tree. */
+#define SCAN_NODES_MAX 10000
+#define SHOWN_OVERRIDE_MAX 200 /* bytes of a --set quoted back in a message */
 
 /* ---- messages ------------------------------------------------------------ */
 
 static void override_location(const cfg_loader *l, size_t index, char *out, size_t size) {
   const char *text = l->overrides[index];
-  size_t len = strlen(text);
-  if (len > SHOWN_OVERRIDE_MAX)
-    snprintf(out, size, "--set %.*s...", SHOWN_OVERRIDE_MAX, text);
-  else
-    snprintf(out, size, "--set %s", text);
+  char shown[SHOWN_OVERRIDE_MAX + 8];
+  cfg_quote(text, strlen(text), SHOWN_OVERRIDE_MAX, shown, sizeof shown);
+  snprintf(out, size, "--set %s", shown);
 }
 
 /* "file:line:column" (1-based), or "--set KEY=VALUE" while in an override. */
@@ -104,30 +105,60 @@ cfg_origin cfg_origin_here(const cfg_loader *l, const yaml_node_t *node) {
 
 /* ---- YAML stream ---------------------------------------------------------- */
 
+/* The position of byte `offset`, counted the way libyaml counts its marks:
+ * in characters, not bytes, without a leading byte order mark, and with CR
+ * LF, CR, LF, NEL, U+2028 and U+2029 each ending a line. Reader errors (bad
+ * UTF-8, control characters) come with a byte offset only. */
+static yaml_mark_t mark_at_offset(const unsigned char *text, size_t len, size_t offset) {
+  yaml_mark_t mark = {0, 0, 0};
+  if (offset > len)
+    offset = len;
+  size_t i = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  while (i < offset) {
+    unsigned char c = text[i];
+    size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    bool line_break = c == '\n' || c == '\r';
+    if (c == '\r' && i + 1 < len && text[i + 1] == '\n')
+      n = 2;
+    else if (c == 0xC2 && i + 1 < len && text[i + 1] == 0x85)
+      line_break = true;
+    else if (c == 0xE2 && i + 2 < len && text[i + 1] == 0x80 &&
+             (text[i + 2] == 0xA8 || text[i + 2] == 0xA9))
+      line_break = true;
+    if (n > offset - i)
+      break; /* the bad byte is inside this character: point at it */
+    mark.index++;
+    if (line_break) {
+      mark.line++;
+      mark.column = 0;
+    } else {
+      mark.column++;
+    }
+    i += n;
+  }
+  return mark;
+}
+
 static clgan_status fail_parser(cfg_loader *l, const yaml_parser_t *p, const unsigned char *text,
                                 size_t len) {
   if (p->error == YAML_MEMORY_ERROR)
     return clgan_fail(l->err, CLGAN_E_RUNTIME, "%s: out of memory while parsing", l->source);
   const char *problem = p->problem ? p->problem : "unknown error";
-  yaml_mark_t mark = p->problem_mark;
   if (p->error == YAML_READER_ERROR) {
-    /* Reader errors (bad UTF-8, control characters) only give a byte offset. */
-    memset(&mark, 0, sizeof mark);
-    for (size_t i = 0; i < p->problem_offset && i < len; i++) {
-      if (text[i] == '\n') {
-        mark.line++;
-        mark.column = 0;
-      } else {
-        mark.column++;
-      }
-    }
-    return fail_mark(l, mark, "invalid YAML: %s (byte 0x%02X)", problem,
-                     (unsigned)p->problem_value);
+    yaml_mark_t mark = mark_at_offset(text, len, p->problem_offset);
+    /* problem_value is the offending byte for malformed UTF-8, the decoded
+     * character otherwise, and -1 when there is none to show. */
+    if (p->problem_value < 0)
+      return fail_mark(l, mark, "invalid YAML: %s", problem);
+    if (strstr(problem, "octet"))
+      return fail_mark(l, mark, "invalid YAML: %s (byte 0x%02X)", problem,
+                       (unsigned)p->problem_value);
+    return fail_mark(l, mark, "invalid YAML: %s (U+%04X)", problem, (unsigned)p->problem_value);
   }
   if (p->context)
-    return fail_mark(l, mark, "invalid YAML: %s (%s at line %zu)", problem, p->context,
+    return fail_mark(l, p->problem_mark, "invalid YAML: %s (%s at line %zu)", problem, p->context,
                      p->context_mark.line + 1);
-  return fail_mark(l, mark, "invalid YAML: %s", problem);
+  return fail_mark(l, p->problem_mark, "invalid YAML: %s", problem);
 }
 
 typedef struct scan_level {
@@ -138,17 +169,30 @@ typedef struct scan_level {
 typedef struct scan_state {
   scan_level stack[SCAN_DEPTH_MAX];
   size_t depth;
+  size_t nodes;
   int documents;
 } scan_state;
 
-/* Rejects anchors and tags on a node; returns whether it is a mapping key. */
+/* An anchor or tag as a message shows it (a tag can hold %-escaped bytes). */
+static const char *shown_name(const yaml_char_t *name, char *out, size_t size) {
+  cfg_quote((const char *)name, strlen((const char *)name), 60, out, size);
+  return out;
+}
+
+/* Rejects anchors and tags on a node, and more nodes than any config has;
+ * returns whether it is a mapping key. */
 static clgan_status scan_node(cfg_loader *l, scan_state *s, const yaml_event_t *ev,
                               const yaml_char_t *anchor, const yaml_char_t *tag, bool *is_key) {
+  char shown[80];
   if (anchor)
     return fail_mark(l, ev->start_mark, "anchor '&%s': aliases are not supported",
-                     (const char *)anchor);
+                     shown_name(anchor, shown, sizeof shown));
   if (tag)
-    return fail_mark(l, ev->start_mark, "tag '%s': tags are not supported", (const char *)tag);
+    return fail_mark(l, ev->start_mark, "tag '%s': tags are not supported",
+                     shown_name(tag, shown, sizeof shown));
+  if (++s->nodes > SCAN_NODES_MAX)
+    return fail_mark(l, ev->start_mark,
+                     "too many values (more than %d): a config has a few hundred", SCAN_NODES_MAX);
   *is_key = false;
   if (s->depth > 0 && s->stack[s->depth - 1].mapping) {
     scan_level *top = &s->stack[s->depth - 1];
@@ -165,9 +209,11 @@ static clgan_status scan_event(cfg_loader *l, scan_state *s, const yaml_event_t 
     if (++s->documents > 1)
       return fail_mark(l, ev->start_mark, "more than one document: a config is one YAML document");
     return CLGAN_OK;
-  case YAML_ALIAS_EVENT:
+  case YAML_ALIAS_EVENT: {
+    char shown[80];
     return fail_mark(l, ev->start_mark, "alias '*%s': aliases are not supported",
-                     (const char *)ev->data.alias.anchor);
+                     shown_name(ev->data.alias.anchor, shown, sizeof shown));
+  }
   case YAML_SCALAR_EVENT:
     CLGAN_TRY(scan_node(l, s, ev, ev->data.scalar.anchor, ev->data.scalar.tag, &is_key));
     if (is_key && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
@@ -228,6 +274,16 @@ static clgan_status scan_stream(cfg_loader *l, const unsigned char *text, size_t
 static clgan_status load_document(cfg_loader *l, const char *text, size_t len, yaml_document_t *doc,
                                   bool *empty) {
   const unsigned char *bytes = (const unsigned char *)text;
+  /* libyaml would decode UTF-16 after its byte order mark, but error
+   * positions, the docs and the emitted config all assume UTF-8: say so
+   * instead of half-supporting it. */
+  if (len >= 2 &&
+      ((bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF))) {
+    yaml_mark_t start = {0, 0, 0};
+    return fail_mark(l, start,
+                     "the text is UTF-16 (it starts with a UTF-16 byte order mark); "
+                     "a config must be UTF-8");
+  }
   int documents = 0;
   CLGAN_TRY(scan_stream(l, bytes, len, &documents));
   *empty = documents == 0;
@@ -323,8 +379,11 @@ static clgan_status apply_override(cfg_loader *l, size_t index) {
   size_t key_len = (size_t)(key_end - key);
   if (key_len == 0)
     return fail_mark(l, nowhere, "expected KEY=VALUE (e.g. train.epochs=1), got an empty key");
-  /* Name the key in value parse errors, as it was written. */
-  size_t mark = cfg_path_push(l, key, key_len);
+  /* Name the key in value parse errors, as it was written (but quoted: it
+   * may hold anything). */
+  char shown_key[CFG_PATH_MAX];
+  cfg_quote(key, key_len, CFG_PATH_MAX - 8, shown_key, sizeof shown_key);
+  size_t mark = cfg_path_push(l, shown_key, strlen(shown_key));
   yaml_document_t doc;
   yaml_node_t *value = NULL;
   clgan_status st = load_value(l, eq + 1, &doc, &value);
@@ -456,13 +515,21 @@ static clgan_status read_file(const char *path, char **out, size_t *out_len, clg
   char *buf = malloc(cap);
   clgan_status st = buf ? CLGAN_OK : clgan_fail(err, CLGAN_E_RUNTIME, "out of memory");
   while (st == CLGAN_OK) {
+    if (len == cap && cap >= CONFIG_FILE_MAX) {
+      /* Full at the cap: a file of exactly the cap is still fine. */
+      errno = 0;
+      if (fgetc(f) != EOF)
+        st = clgan_fail(err, CLGAN_E_INPUT, "cannot read config '%s': larger than %u MiB", path,
+                        CONFIG_FILE_MAX >> 20);
+      else if (ferror(f))
+        st = clgan_fail(err, CLGAN_E_INPUT, "cannot read config '%s': %s", path,
+                        strerror(errno ? errno : EIO));
+      break;
+    }
     if (len == cap) {
-      char *bigger = cap < CONFIG_FILE_MAX ? realloc(buf, cap * 2) : NULL;
+      char *bigger = realloc(buf, cap * 2);
       if (!bigger) {
-        st = cap < CONFIG_FILE_MAX
-                 ? clgan_fail(err, CLGAN_E_RUNTIME, "out of memory")
-                 : clgan_fail(err, CLGAN_E_INPUT, "cannot read config '%s': larger than %u MiB",
-                              path, CONFIG_FILE_MAX >> 20);
+        st = clgan_fail(err, CLGAN_E_RUNTIME, "out of memory");
         break;
       }
       buf = bigger;

@@ -108,7 +108,10 @@ static void add_note(clgan_cl_inventory *inv, unsigned p, const char *platform_n
   clgan_cl_platform_note *note = &inv->notes[inv->n_notes++];
   note->platform_index = p;
   snprintf(note->platform_name, sizeof note->platform_name, "%s", platform_name);
-  snprintf(note->problem, sizeof note->problem, "%s", problem);
+  /* Long driver messages are cut to the note's size on purpose. */
+  size_t len = strnlen(problem, sizeof note->problem - 1);
+  memcpy(note->problem, problem, len);
+  note->problem[len] = '\0';
 }
 
 /* Appends the n devices of platform p to inv, in ICD order. */
@@ -149,19 +152,27 @@ static clgan_status load_platform(clgan_cl_inventory *inv, unsigned p, cl_platfo
   char name[256];
   clgan_status st = platform_string(platform, CL_PLATFORM_NAME,
                                     "clGetPlatformInfo(CL_PLATFORM_NAME)", name, sizeof name, err);
-  if (st != CLGAN_OK)
-    return clgan_error_prefix(err, "platform %u: ", p);
+  if (st != CLGAN_OK) {
+    add_note(inv, p, "(unnamed platform)", err->message);
+    return CLGAN_OK;
+  }
   cl_uint n = 0;
   cl_int rc = clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, NULL, &n);
   if (rc == CL_DEVICE_NOT_FOUND || (rc == CL_SUCCESS && n == 0)) {
     add_note(inv, p, name, "no devices");
     return CLGAN_OK;
   }
+  size_t before = inv->n_devices;
   st = rc == CL_SUCCESS ? load_devices(inv, p, platform, name, n, err)
                         : cl_call_failed(err, "clGetDeviceIDs(CL_DEVICE_TYPE_ALL)", rc);
-  if (st != CLGAN_OK)
-    clgan_error_prefix(err, "platform %u (%s): ", p, name);
-  return st;
+  if (st != CLGAN_OK) {
+    /* One broken driver must not hide the others: list this platform as
+     * unusable, with the reason, and go on. */
+    inv->n_devices = before;
+    add_note(inv, p, name, err->message);
+    clgan_error_clear(err);
+  }
+  return CLGAN_OK;
 }
 
 clgan_status clgan_cl_inventory_load(clgan_cl_inventory *inv, clgan_error *err) {

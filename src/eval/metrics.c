@@ -246,7 +246,7 @@ static clgan_status check_finite(const float *samples, size_t n, clgan_error *er
   }
   if (bad == 0)
     return CLGAN_OK;
-  return clgan_fail(err, CLGAN_E_INPUT,
+  return clgan_fail(err, CLGAN_E_RUNTIME,
                     "metrics: %zu of %zu generated samples are not finite (first at index %zu: "
                     "%g); the training diverged",
                     bad, n, first, (double)samples[first]);

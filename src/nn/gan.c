@@ -2,6 +2,7 @@
 #include "clgan/gan.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,16 +39,81 @@ static clgan_status create_parts(clgan_gan *gan, size_t g_capacity, clgan_error 
   return clgan_mlp_init_params(&gan->d, cfg->train.seed, CLGAN_STREAM_INIT_D, err);
 }
 
+static size_t mul_sat(size_t a, size_t b) {
+  size_t r;
+  return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+static double gib(size_t floats) { return (double)floats * 4.0 / (1024.0 * 1024.0 * 1024.0); }
+
+/* Refuses a config the device cannot hold before anything is allocated, so
+ * the user hears which setting to shrink instead of a failed clCreateBuffer
+ * halfway through the setup. */
+static clgan_status check_fits(clgan_backend *be, const clgan_config *cfg, size_t g_capacity,
+                               clgan_error *err) {
+  size_t batch = cfg->train.batch_size, dim = cfg->data.dim;
+  if (batch == 0 || cfg->data.size < batch)
+    return clgan_fail(err, CLGAN_E_INPUT, "config '%s': data.size (%zu) must be >= train.batch_size (%zu)",
+                      cfg->name, cfg->data.size, batch);
+  /* Rows are shuffled and steps counted with 32-bit Philox counters. */
+  if (cfg->data.size > UINT32_MAX)
+    return clgan_fail(err, CLGAN_E_INPUT, "config '%s': data.size %zu exceeds %u rows", cfg->name,
+                      cfg->data.size, UINT32_MAX);
+  size_t steps = mul_sat(cfg->data.size / batch, cfg->train.epochs);
+  if (cfg->train.max_steps && cfg->train.max_steps < steps)
+    steps = cfg->train.max_steps;
+  if (steps > UINT32_MAX)
+    return clgan_fail(err, CLGAN_E_INPUT,
+                      "config '%s': %zu training steps (train.epochs × data.size / batch) exceed "
+                      "%u; lower train.epochs or set train.max_steps",
+                      cfg->name, steps, UINT32_MAX);
+  size_t g_total, g_largest, d_total, d_largest;
+  clgan_mlp_footprint(&cfg->generator, cfg->noise.dim, dim, g_capacity, false, &g_total,
+                      &g_largest);
+  clgan_mlp_footprint(&cfg->discriminator, dim, 1, batch, true, &d_total, &d_largest);
+  size_t data = mul_sat(cfg->data.size, dim), noise = mul_sat(g_capacity, cfg->noise.dim);
+  size_t total = add_sat(add_sat(add_sat(g_total, d_total), add_sat(data, noise)),
+                         mul_sat(batch, dim) + CLGAN_LOSS_SLOTS);
+  size_t largest = data;
+  const char *what = "the dataset (data.size × data.dim)";
+  if (g_largest > largest) {
+    largest = g_largest;
+    what = "a generator activation (eval.samples × layer width)";
+  }
+  if (d_largest > largest) {
+    largest = d_largest;
+    what = "a discriminator buffer (train.batch_size × layer width)";
+  }
+  if (be->max_buffer_bytes && (uint64_t)mul_sat(largest, 4) > be->max_buffer_bytes)
+    return clgan_fail(err, CLGAN_E_INPUT,
+                      "config '%s' does not fit %s: %s needs %.3g GiB in one buffer, the device "
+                      "allows %.3g GiB per buffer; reduce it",
+                      cfg->name, be->device_name, what, gib(largest),
+                      (double)be->max_buffer_bytes / (1024.0 * 1024.0 * 1024.0));
+  if (be->total_bytes && (uint64_t)mul_sat(total, 4) > be->total_bytes)
+    return clgan_fail(err, CLGAN_E_INPUT,
+                      "config '%s' does not fit %s: it needs %.3g GiB of device memory, the "
+                      "device has %.3g GiB; reduce data.size, eval.samples or layer widths",
+                      cfg->name, be->device_name, gib(total),
+                      (double)be->total_bytes / (1024.0 * 1024.0 * 1024.0));
+  return CLGAN_OK;
+}
+
 clgan_status clgan_gan_create(clgan_backend *be, const clgan_config *cfg, size_t g_capacity,
                               clgan_gan *gan, clgan_error *err) {
   memset(gan, 0, sizeof *gan);
+  if (g_capacity < cfg->train.batch_size)
+    g_capacity = cfg->train.batch_size;
+  CLGAN_TRY(check_fits(be, cfg, g_capacity, err));
   gan->be = be;
   gan->cfg = *cfg;
   size_t batch = cfg->train.batch_size;
   if (g_capacity < batch)
     g_capacity = batch;
   gan->steps_per_epoch = cfg->data.size / batch;
-  gan->total_steps = gan->steps_per_epoch * cfg->train.epochs;
+  gan->total_steps = mul_sat(gan->steps_per_epoch, cfg->train.epochs);
   if (cfg->train.max_steps && cfg->train.max_steps < gan->total_steps)
     gan->total_steps = cfg->train.max_steps;
   clgan_status st = create_parts(gan, g_capacity, err);

@@ -1,5 +1,6 @@
 /* MLP layers on the backend op table: dense (gemm + fused bias/activation)
  * and minibatch discrimination (gemm projection + MBD feature). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,41 @@ static clgan_status alloc_activations(clgan_mlp *mlp, clgan_error *err) {
     l->dy = clgan_view_full(l->dout, 0, cap, l->out_dim);
   }
   return CLGAN_OK;
+}
+
+static size_t mul_sat(size_t a, size_t b) {
+  size_t r;
+  return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+static void count_buffer(size_t floats, size_t *total, size_t *largest) {
+  *total = add_sat(*total, floats);
+  if (floats > *largest)
+    *largest = floats;
+}
+
+void clgan_mlp_footprint(const clgan_network_config *cfg, size_t in_dim, size_t out_dim,
+                         size_t capacity, bool want_input_grad, size_t *total, size_t *largest) {
+  clgan_mlp plan;
+  memset(&plan, 0, sizeof plan);
+  plan_layers(&plan, cfg, in_dim, out_dim, CLGAN_ACT_IDENTITY);
+  *total = *largest = 0;
+  for (int i = 0; i < 4; ++i) /* params, grads, two optimizer moments */
+    count_buffer(plan.n_params, total, largest);
+  if (want_input_grad)
+    count_buffer(mul_sat(capacity, in_dim), total, largest);
+  for (size_t i = 0; i < plan.n_layers; ++i) {
+    const clgan_layer *l = &plan.layers[i];
+    size_t act = mul_sat(capacity, is_mbd(l) ? mbd_width(l) : l->out_dim);
+    size_t out = mul_sat(capacity, l->out_dim);
+    count_buffer(act, total, largest);                    /* z or M */
+    count_buffer(is_mbd(l) ? act : out, total, largest);  /* dM or y (upper bound) */
+    count_buffer(out, total, largest);                    /* dout */
+    if (is_mbd(l))
+      count_buffer(out, total, largest);
+  }
 }
 
 clgan_status clgan_mlp_create(clgan_backend *be, const clgan_network_config *cfg, size_t in_dim,

@@ -1,7 +1,10 @@
 #include "history.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+static const char HEADER[] = "step,epoch,d_loss,g_loss,w1,ks,mean,std\n";
 
 clgan_status clgan_history_open(clgan_history *h, const char *run_dir, clgan_error *err) {
   snprintf(h->path, sizeof h->path, "%s/history.csv", run_dir);
@@ -10,7 +13,30 @@ clgan_status clgan_history_open(clgan_history *h, const char *run_dir, clgan_err
   if (!h->file)
     return clgan_fail(err, CLGAN_E_RUNTIME, "cannot write '%s': %s", h->tmp_path,
                       strerror(errno));
-  fprintf(h->file, "step,epoch,d_loss,g_loss,w1,ks,mean,std\n");
+  fputs(HEADER, h->file);
+  return CLGAN_OK;
+}
+
+clgan_status clgan_history_copy_rows(clgan_history *h, const char *from, unsigned long long up_to,
+                                     clgan_error *err) {
+  FILE *in = fopen(from, "r");
+  if (!in)
+    return CLGAN_OK; /* nothing to continue: the new history starts here */
+  char line[1024];
+  int ok = fgets(line, sizeof line, in) && strcmp(line, HEADER) == 0;
+  while (ok && fgets(line, sizeof line, in)) {
+    char *end;
+    unsigned long long step = strtoull(line, &end, 10);
+    if (end == line || *end != ',' || !strchr(line, '\n'))
+      break; /* a torn or foreign row ends what can be trusted */
+    if (step > up_to)
+      break;
+    fputs(line, h->file);
+  }
+  int failed = ferror(in);
+  fclose(in);
+  if (failed)
+    return clgan_fail(err, CLGAN_E_RUNTIME, "cannot read '%s': %s", from, strerror(errno));
   return CLGAN_OK;
 }
 

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "clgan/checkpoint.h"
 #include "clgan/train.h"
 
 clgan_status clgan_make_dirs(const char *path, clgan_error *err) {
@@ -48,15 +47,13 @@ clgan_status clgan_write_resolved_config(const char *run_dir, const clgan_config
   return CLGAN_OK;
 }
 
-clgan_status clgan_write_run_outputs(const char *run_dir, clgan_gan *gan,
-                                     const clgan_run_result *run, clgan_error *err) {
+clgan_status clgan_write_run_outputs(const char *run_dir, const clgan_run_result *run,
+                                     clgan_error *err) {
   char path[4096];
   snprintf(path, sizeof path, "%s/metrics.json", run_dir);
   CLGAN_TRY(clgan_write_metrics_json(path, run, err));
   snprintf(path, sizeof path, "%s/densities.csv", run_dir);
   CLGAN_TRY(clgan_write_densities_csv(path, run, err));
   snprintf(path, sizeof path, "%s/plot.png", run_dir);
-  CLGAN_TRY(clgan_plot_run(path, run, err));
-  snprintf(path, sizeof path, "%s/checkpoint.clgan", run_dir);
-  return clgan_checkpoint_save(path, gan, err);
+  return clgan_plot_run(path, run, err);
 }

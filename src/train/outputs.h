@@ -8,8 +8,9 @@
 /* config.yaml: the resolved config, every key. */
 clgan_status clgan_write_resolved_config(const char *run_dir, const clgan_config *cfg,
                                          clgan_error *err);
-/* metrics.json, densities.csv, plot.png and checkpoint.clgan. */
-clgan_status clgan_write_run_outputs(const char *run_dir, clgan_gan *gan,
-                                     const clgan_run_result *run, clgan_error *err);
+/* metrics.json, densities.csv and plot.png of a finished run (the
+ * training loop writes checkpoint.clgan and history.csv itself). */
+clgan_status clgan_write_run_outputs(const char *run_dir, const clgan_run_result *run,
+                                     clgan_error *err);
 
 #endif

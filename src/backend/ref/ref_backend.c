@@ -29,8 +29,12 @@ static clgan_status check_view(const char *op, const char *name, clgan_view v, c
   if (v.ld < v.cols)
     return clgan_fail(err, CLGAN_E_RUNTIME, "%s: view %s has ld %zu < cols %zu", op, name, v.ld,
                       v.cols);
-  size_t last = v.offset + (v.rows - 1) * v.ld + v.cols;
-  if (last > v.buf->n)
+  /* Overflow-safe form of offset + (rows-1)·ld + cols <= n. */
+  size_t n = v.buf->n;
+  bool fits = v.offset <= n && v.cols <= n - v.offset &&
+              (v.rows - 1 == 0 || (v.ld <= (n - v.offset - v.cols) / (v.rows - 1) &&
+                                   (v.rows - 1) * v.ld <= n - v.offset - v.cols));
+  if (!fits)
     return clgan_fail(err, CLGAN_E_RUNTIME,
                       "%s: view %s (%zu×%zu, ld %zu, offset %zu) exceeds its buffer of %zu floats",
                       op, name, v.rows, v.cols, v.ld, v.offset, v.buf->n);
