@@ -222,5 +222,35 @@ else
   done
 fi
 
+# --- no stale or half outputs, and bad input found before training
+stale=$work/stale
+"$clgan" train "$tiny" --backend ref --out "$stale" -q >/dev/null 2>&1
+expect "a diverging rerun fails" 1 "diverged" -- \
+  "$clgan" train "$tiny" --backend ref --out "$stale" -q --set train.optimizer.lr=1e30
+if [ -e "$stale/tiny/metrics.json" ] || [ -e "$stale/tiny/plot.png" ] ||
+  [ -e "$stale/tiny/checkpoint.clgan" ]; then
+  ls "$stale/tiny" >"$work/err"; not_ok "a failed rerun leaves no older results beside it"
+else ok "a failed rerun leaves no older results beside it"; fi
+printf 'name: bad-device\ndevice:\n  backend: opencl\n  select: no-such-gpu\n' >"$work/baddev.yaml"
+expect "a bad device in the last config stops before the first run" 2 "baddev.yaml" -- \
+  "$clgan" train "$tiny" "$work/baddev.yaml" --out "$work/bd" -q
+if [ -e "$work/bd/tiny" ]; then
+  echo "first run trained" >"$work/err"; not_ok "nothing trained before the device error"
+else ok "nothing trained before the device error"; fi
+expect "eval.range without the target is refused up front" 2 "eval.range" -- \
+  "$clgan" train "$tiny" --backend ref --out "$work/er" --set "eval.range=[100, 101]"
+expect "sample count must be digits" 2 "whole number" -- \
+  "$clgan" sample "$out/tiny/checkpoint.clgan" -n " -1" --backend ref
+expect "sample reports a failed write" 1 "standard output" -- \
+  sh -c "\"\$0\" sample \"\$1\" -n 100000 --backend ref -q > /dev/full" "$clgan" "$out/tiny/checkpoint.clgan"
+expect "short option cluster names the bad option" 2 "unknown option '-x'" -- \
+  "$clgan" train "$tiny" -qx
+if [ "$has_device" = 1 ]; then
+  expect "a dataset larger than the device is refused before allocating" 2 "does not fit" -- \
+    "$clgan" train "$tiny" --out "$work/big" -q --set data.size=2000000000
+else
+  n=$((n + 1)); echo "ok $n - a dataset larger than the device is refused # SKIP no OpenCL device"
+fi
+
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -846,6 +846,15 @@ static void test_odd_text_in_messages(void **state) {
   assert_contains(err.message, "--set device.select=xxx");
   assert_contains(err.message, "...: device.select: must be at most 127 bytes");
   assert_tame_message(err.message);
+  /* The key of a --set, echoed when its value does not parse, is quoted
+   * the same way: found by the fuzzer. */
+  const char *odd_key[] = {"*\t\t=\xb1"};
+  assert_int_equal(load_with("{}", odd_key, 1, &c, &err), CLGAN_E_INPUT);
+  assert_string_equal(err.message,
+                      "--set *?\?=?: *: invalid YAML: invalid leading UTF-8 octet (byte 0xB1)");
+  const char *c1_key[] = {"a\xc2\x9b\xe2\x82=["};
+  assert_int_equal(load_with("{}", c1_key, 1, &c, &err), CLGAN_E_INPUT);
+  assert_contains(err.message, "--set a??\?=[: a??\?: invalid YAML");
   /* A tag can carry %-escaped control bytes. */
   expect_error("train: !<tag:%01%0A> {}\n", "test.yaml:1:8: tag 'tag:?\?': tags are not supported",
                NULL);

@@ -116,6 +116,9 @@ typedef struct clgan_check_result {
 
 typedef struct clgan_check_options {
   bool quick; /* skip the large MBD case (B = 4096) */
+  /* Skip MBD cases with more rows than this (0: no limit): MBD costs B²,
+   * and B = 513 takes hours under a simulator such as Oclgrind. */
+  size_t max_mbd_batch;
   /* Called after each result, e.g. to print it; may be NULL. */
   void (*progress)(const clgan_check_result *r, void *user);
   void *user;

@@ -812,9 +812,13 @@ static clgan_status run_gemm(runner *r) {
   return CLGAN_OK;
 }
 
+static int mbd_skipped(const runner *r, size_t b) {
+  return r->opts && r->opts->max_mbd_batch && b > r->opts->max_mbd_batch;
+}
+
 static clgan_status run_mbd(runner *r) {
   static const size_t kc[4][2] = {{1, 1}, {5, 3}, {3, 7}, {16, 2}};
-  for (size_t bi = 0; bi < N_BATCHES; ++bi)
+  for (size_t bi = 0; bi < N_BATCHES && !mbd_skipped(r, BATCHES[bi]); ++bi)
     for (size_t combo = 0; combo < 4; ++combo) {
       const size_t *shape = kc[(bi + combo) % 4];
       clgan_mbd_shape s = {shape[0], shape[1], combo & 1, combo >> 1};
@@ -825,7 +829,7 @@ static clgan_status run_mbd(runner *r) {
    * device may flush. */
   CLGAN_TRY(case_mbd(r, (clgan_mbd_shape){5, 3, true, false}, 50, 1, 20.0f));
   end_case(r);
-  if (!r->opts || !r->opts->quick) {
+  if ((!r->opts || !r->opts->quick) && !mbd_skipped(r, 4096)) {
     /* A large batch: grids far past any work-group size, per-item loops
      * of 4096, and sums whose rounding grows with B. The seed config's
      * layer (K=5, C=3, self included, sum) and the other self/reduce

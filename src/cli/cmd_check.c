@@ -131,7 +131,7 @@ static int run_check(clgan_backend *dev, clgan_backend *ref, int quick) {
   printf("device: %s (against the ref backend: host C, double accumulators)\n\n", dev->device_name);
   printf("%-*s  %-*s  %*s  %*s  %-*s  %s\n", W_OP, "op", W_SHAPE, "shape", W_ERR, "max-abs-err",
          W_ERR, "max-rel-err", W_TOL, "tol", "verdict");
-  clgan_check_options opts = {quick != 0, print_row, NULL};
+  clgan_check_options opts = {.quick = quick != 0, .progress = print_row};
   clgan_check_report rep;
   clgan_error err = {0};
   double t0 = now_s();

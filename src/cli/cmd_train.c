@@ -10,6 +10,7 @@
 
 #include "backend_choice.h"
 #include "clgan/evaluate.h"
+#include "clgan/metrics.h"
 #include "clgan/train.h"
 #include "cli.h"
 #include "progress.h"
@@ -164,6 +165,19 @@ static int load_configs(const train_args *a, clgan_config *cfgs) {
       fprintf(stderr, "clgan train: %s\n", err.message);
       return err.status;
     }
+    /* The metrics compare against the target inside eval.range: a range the
+     * target has no mass in would only fail after training. */
+    const clgan_config *c = &cfgs[i];
+    double mass = clgan_normal_cdf((c->eval.range_max - c->data.mean) / c->data.std) -
+                  clgan_normal_cdf((c->eval.range_min - c->data.mean) / c->data.std);
+    if (!(mass > 1e-9)) {
+      fprintf(stderr,
+              "clgan train: %s: eval.range [%g, %g] holds none of the target N(%g, %g²); "
+              "widen it around data.mean\n",
+              a->configs[i], (double)c->eval.range_min, (double)c->eval.range_max,
+              (double)c->data.mean, (double)c->data.std);
+      return 2;
+    }
     for (size_t j = 0; j < i; ++j)
       if (!strcmp(cfgs[i].name, cfgs[j].name)) {
         fprintf(stderr,
@@ -254,19 +268,23 @@ static int run_all(const train_args *a, clgan_config *cfgs, clgan_run_result *ru
   backend_cache bc = {0};
   clgan_error err = {0};
   int rc = 0;
+  /* Every run's device is resolved before the first run trains, so a bad
+   * device.select in the last config costs nothing. */
+  clgan_backend *bes[MAX_CONFIGS] = {NULL};
+  for (size_t i = 0; i < a->n_configs && rc == 0; ++i) {
+    clgan_device_request req = clgan_device_request_for(&cfgs[i], a->device);
+    if (cached_backend(&bc, &req, a->quiet, &bes[i], &err) != CLGAN_OK) {
+      fprintf(stderr, "clgan train: %s: %s\n", a->configs[i], err.message);
+      rc = (int)err.status;
+    }
+  }
   for (size_t i = 0; i < a->n_configs && rc == 0; ++i) {
     if (*stop) {
       fprintf(stderr, "clgan train: interrupted before %s started\n", cfgs[i].name);
       rc = stop_status(stop);
       break;
     }
-    clgan_device_request req = clgan_device_request_for(&cfgs[i], a->device);
-    clgan_backend *be = NULL;
-    if (cached_backend(&bc, &req, a->quiet, &be, &err) != CLGAN_OK) {
-      fprintf(stderr, "clgan train: %s\n", err.message);
-      rc = (int)err.status;
-      break;
-    }
+    clgan_backend *be = bes[i];
     char run_dir[4096];
     snprintf(run_dir, sizeof run_dir, "%s/%s", a->out_dir, cfgs[i].name);
     rc = train_one(a, be, &cfgs[i], run_dir, stop, NULL, NULL, &runs[i]);

@@ -333,11 +333,12 @@ void cfg_quote(const char *text, size_t len, size_t max_shown, char *out, size_t
     size_t step = width ? width : 1, adds = replace ? 1 : width;
     if (i + step > max_shown || n + adds + 4 > size) /* room for "..." and the NUL */
       break;
-    if (replace)
+    if (replace) {
       out[n++] = '?';
-    else
+    } else {
       memcpy(out + n, p + i, width);
-    n += replace ? 0 : width;
+      n += width;
+    }
     i += step;
   }
   if (i < len && n + 4 <= size) {

@@ -27,6 +27,31 @@ clgan_status clgan_make_dirs(const char *path, clgan_error *err) {
   return CLGAN_OK;
 }
 
+clgan_status clgan_clear_run_outputs(const char *run_dir, bool resuming, clgan_error *err) {
+  static const char *const results[] = {"metrics.json", "densities.csv", "plot.png"};
+  static const char *const sources[] = {"checkpoint.clgan", "history.csv"};
+  static const char *const temporaries[] = {"config.yaml", "metrics.json", "densities.csv",
+                                            "plot.png", "checkpoint.clgan", "history.csv"};
+  char path[4200];
+  for (size_t i = 0; i < sizeof results / sizeof results[0]; ++i) {
+    snprintf(path, sizeof path, "%s/%s", run_dir, results[i]);
+    if (remove(path) != 0 && errno != ENOENT)
+      return clgan_fail(err, CLGAN_E_RUNTIME, "cannot remove the old '%s': %s", path,
+                        strerror(errno));
+  }
+  for (size_t i = 0; !resuming && i < sizeof sources / sizeof sources[0]; ++i) {
+    snprintf(path, sizeof path, "%s/%s", run_dir, sources[i]);
+    if (remove(path) != 0 && errno != ENOENT)
+      return clgan_fail(err, CLGAN_E_RUNTIME, "cannot remove the old '%s': %s", path,
+                        strerror(errno));
+  }
+  for (size_t i = 0; i < sizeof temporaries / sizeof temporaries[0]; ++i) {
+    snprintf(path, sizeof path, "%s/%s.tmp", run_dir, temporaries[i]);
+    remove(path); /* best effort: a stale temporary is never read */
+  }
+  return CLGAN_OK;
+}
+
 clgan_status clgan_write_resolved_config(const char *run_dir, const clgan_config *cfg,
                                          clgan_error *err) {
   char path[4096], tmp[4200];

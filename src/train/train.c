@@ -235,6 +235,8 @@ clgan_status clgan_train(clgan_backend *be, const clgan_config *cfg,
   if (st == CLGAN_OK)
     st = clgan_make_dirs(opts->run_dir, err);
   if (st == CLGAN_OK)
+    st = clgan_clear_run_outputs(opts->run_dir, opts->resume != NULL, err);
+  if (st == CLGAN_OK)
     st = clgan_write_resolved_config(opts->run_dir, cfg, err);
   if (st == CLGAN_OK)
     st = train_and_write(&gan, opts, run, err);

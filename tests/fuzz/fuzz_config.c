@@ -4,14 +4,14 @@
  * so a valid config never needs it, and unlike 0xFF or 0xFE not part of a
  * UTF-16 byte order mark, which the file part must be able to start with):
  * the first part is the YAML file, each later part (at most MAX_OVERRIDES)
- * one --set override, cut at its first NUL because overrides are C strings. For every input it
- * checks what the issue promises of bad config input:
+ * one --set override, cut at its first NUL because overrides are C strings.
+ * For every input it checks what the issue promises of bad config input:
  *   - the status is CLGAN_OK, CLGAN_E_INPUT or CLGAN_E_RUNTIME, and matches
  *     err.status;
  *   - on error the message is non-empty, NUL-terminated, one line of UTF-8
- *     without control characters, the config is left
- *     untouched (nothing is half-accepted), and an input error names its place:
- *     "fuzz:LINE:COLUMN: " for the file, "--set " for an override;
+ *     without control characters; the config is left untouched (nothing is
+ *     half-accepted); and an input error names its place: "fuzz:LINE:COLUMN: "
+ *     for the file, "--set " for an override;
  *   - on success the emitted YAML loads again to the same config, and emitting
  *     that gives the same text.
  * A broken invariant aborts, which libFuzzer reports as a crash. */
@@ -94,7 +94,9 @@ static bool names_file_position(const char *message) {
   return *p == ' ';
 }
 
-/* One line of UTF-8 without control characters: what a terminal shows as is. */
+/* One line of UTF-8 without control characters: what a terminal shows as is.
+ * (A lead byte followed by NUL fails the continuation check below, so p[1]
+ * is always inside the string.) */
 static bool is_tame_text(const char *text) {
   const unsigned char *p = (const unsigned char *)text;
   while (*p) {
@@ -103,8 +105,8 @@ static bool is_tame_text(const char *text) {
                : (*p & 0xF0) == 0xE0 ? 3
                : (*p & 0xF8) == 0xF0 ? 4
                                      : 0;
-    if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7F)))
-      return false;
+    if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7F)) || (*p == 0xC2 && p[1] <= 0x9F))
+      return false; /* not UTF-8, or a C0, DEL or C1 control */
     for (size_t i = 1; i < n; i++) {
       if ((p[i] & 0xC0) != 0x80)
         return false;
