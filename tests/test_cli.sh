@@ -248,8 +248,16 @@ expect "short option cluster names the bad option" 2 "unknown option '-x'" -- \
 if [ "$has_device" = 1 ]; then
   expect "a dataset larger than the device is refused before allocating" 2 "does not fit" -- \
     "$clgan" train "$tiny" --out "$work/big" -q --set data.size=2000000000
+  expect "a kernel build failure prints the options and the build log" 1 "CL_PROGRAM_BUILD_LOG" -- \
+    env CLGAN_CL_BUILD_OPTIONS=-Dfloat=clgan_undefined_type "$clgan" train "$tiny" --out "$work/bf" -q
+  if grep -qF -- "-cl-std=CL1.2 -Dfloat=clgan_undefined_type" "$work/err"; then
+    ok "the build failure names the options"
+  else not_ok "the build failure names the options"; fi
 else
-  n=$((n + 1)); echo "ok $n - a dataset larger than the device is refused # SKIP no OpenCL device"
+  for t in "a dataset larger than the device is refused" "a kernel build failure prints the log" \
+    "the build failure names the options"; do
+    n=$((n + 1)); echo "ok $n - $t # SKIP no OpenCL device"
+  done
 fi
 
 echo "1..$n"

@@ -1,6 +1,7 @@
 /* Builds the embedded kernel program once per backend and creates every
  * kernel up front, so a failure shows at create time with the build log and
  * the training loop never compiles anything. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,15 @@ extern const char clgan_kernel_source[];
 /* Standard OpenCL C 1.2 and nothing relaxed: the kernels must agree with
  * the ref backend, and -cl-fast-relaxed-math would let exp/log/division
  * drift and break the saturating activations. */
-static const char build_options[] = "-cl-std=CL1.2";
+static const char base_build_options[] = "-cl-std=CL1.2";
+
+/* CLGAN_CL_BUILD_OPTIONS is appended, for users who want e.g.
+ * -cl-mad-enable on their device or need a vendor workaround. */
+static void build_options(char *buf, size_t size) {
+  const char *extra = getenv("CLGAN_CL_BUILD_OPTIONS");
+  snprintf(buf, size, "%s%s%s", base_build_options, extra && *extra ? " " : "",
+           extra ? extra : "");
+}
 
 /* Preferred work-group size. Fixed per kernel because PoCL compiles a new
  * work-group function for every new local size; 64 is a multiple of the
@@ -48,7 +57,8 @@ static size_t pow2_floor(size_t x) {
   return p;
 }
 
-static clgan_status build_failed(clgan_cl_backend *cb, cl_int rc, clgan_error *err) {
+static clgan_status build_failed(clgan_cl_backend *cb, cl_int rc, const char *options,
+                                 clgan_error *err) {
   size_t log_size = 0;
   char *log = NULL;
   if (clGetProgramBuildInfo(cb->program, cb->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size) ==
@@ -67,7 +77,7 @@ static clgan_status build_failed(clgan_cl_backend *cb, cl_int rc, clgan_error *e
   clgan_fail(err, CLGAN_E_RUNTIME,
              "clBuildProgram failed: %s (options \"%s\"); CL_PROGRAM_BUILD_LOG "
              "(%zu bytes):\n%s",
-             clgan_cl_error_name(rc), build_options, log_size, log ? log : "(unavailable)");
+             clgan_cl_error_name(rc), options, log_size, log ? log : "(unavailable)");
   free(log);
   return CLGAN_E_RUNTIME;
 }
@@ -101,9 +111,11 @@ clgan_status clgan_cl_program_build(clgan_cl_backend *cb, clgan_error *err) {
     return clgan_fail(err, CLGAN_E_RUNTIME, "clCreateProgramWithSource failed: %s",
                       clgan_cl_error_name(rc));
   }
-  rc = clBuildProgram(cb->program, 1, &cb->device, build_options, NULL, NULL);
+  char options[1024];
+  build_options(options, sizeof options);
+  rc = clBuildProgram(cb->program, 1, &cb->device, options, NULL, NULL);
   if (rc != CL_SUCCESS)
-    return build_failed(cb, rc, err);
+    return build_failed(cb, rc, options, err);
   for (int id = 0; id < CLGAN_K_COUNT; ++id)
     CLGAN_TRY(create_kernel(cb, (clgan_cl_kernel_id)id, err));
   return CLGAN_OK;
