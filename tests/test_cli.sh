@@ -232,11 +232,18 @@ if [ -e "$stale/tiny/metrics.json" ] || [ -e "$stale/tiny/plot.png" ] ||
   ls "$stale/tiny" >"$work/err"; not_ok "a failed rerun leaves no older results beside it"
 else ok "a failed rerun leaves no older results beside it"; fi
 printf 'name: bad-device\ndevice:\n  backend: opencl\n  select: no-such-gpu\n' >"$work/baddev.yaml"
-expect "a bad device in the last config stops before the first run" 2 "baddev.yaml" -- \
-  "$clgan" train "$tiny" "$work/baddev.yaml" --out "$work/bd" -q
-if [ -e "$work/bd/tiny" ]; then
-  echo "first run trained" >"$work/err"; not_ok "nothing trained before the device error"
-else ok "nothing trained before the device error"; fi
+if [ "$has_device" = 1 ]; then
+  expect "a bad device in the last config stops before the first run" 2 "baddev.yaml" -- \
+    "$clgan" train "$tiny" "$work/baddev.yaml" --out "$work/bd" -q
+  if [ -e "$work/bd/tiny" ]; then
+    echo "first run trained" >"$work/err"; not_ok "nothing trained before the device error"
+  else ok "nothing trained before the device error"; fi
+else
+  for t in "a bad device in the last config stops before the first run" \
+    "nothing trained before the device error"; do
+    n=$((n + 1)); echo "ok $n - $t # SKIP no OpenCL device"
+  done
+fi
 expect "eval.range without the target is refused up front" 2 "eval.range" -- \
   "$clgan" train "$tiny" --backend ref --out "$work/er" --set "eval.range=[100, 101]"
 expect "sample count must be digits" 2 "whole number" -- \

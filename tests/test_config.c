@@ -517,6 +517,9 @@ static void test_error_floats(void **state) {
   expect_error("data:\n  mean: '1.5'\n", "data.mean: expected a number", "quoted", NULL);
   expect_error("data:\n  mean: 1e39\n", "data.mean: is out of range for a 32-bit float", NULL);
   expect_error("data:\n  std: 0\n", "test.yaml:2:8: data.std: must be > 0, got 0", NULL);
+  expect_error("data:\n  std: -0.5\n", "test.yaml:2:8: data.std: must be > 0, got -0.5", NULL);
+  expect_error("data:\n  std: -0.0\n", "data.std: must be > 0, got -0.0", NULL);
+  expect_error("noise:\n  std: -1\n", "noise.std: must be > 0, got -1", NULL);
   expect_error("noise:\n  jitter: -0.1\n", "noise.jitter: must be >= 0, got -0.1", NULL);
   expect_error("train:\n  optimizer: {beta1: 1}\n", "train.optimizer.beta1: must be >= 0 and < 1",
                NULL);
@@ -593,6 +596,12 @@ static void test_error_layer_rules(void **state) {
   expect_error(yaml, "generator.layers: must have 1 to 16 layers, got 17", NULL);
   expect_error("discriminator:\n  layers: [{type: minibatch, kernels: 1025}]\n",
                "discriminator.layers.0.kernels: must be <= 1024", NULL);
+  expect_error("discriminator:\n  layers: [{type: minibatch, kernels: 0}]\n",
+               "test.yaml:2:39: discriminator.layers.0.kernels: must be >= 1, got 0", NULL);
+  expect_error("discriminator:\n  layers: [{type: minibatch, kernel_dim: 0}]\n",
+               "discriminator.layers.0.kernel_dim: must be >= 1, got 0", NULL);
+  expect_error("generator:\n  layers: [{units: 0, activation: relu}]\n",
+               "test.yaml:2:20: generator.layers.0.units: must be >= 1, got 0", NULL);
 }
 
 static void test_error_cross_fields(void **state) {
@@ -799,32 +808,33 @@ static void test_boolean_words_as_strings(void **state) {
 static void test_long_scalars(void **state) {
   (void)state;
   enum { LONG = 1 << 20 };
-  static const char *const shapes[][3] = {
-      {"name: ", "\n", "test.yaml:1:7: name: must be at most 127 bytes"},
-      {"train: {seed: ", "}\n", "test.yaml:1:15: train.seed: must be <= 18446744073709551615"},
-      {"train: {epochs: 0", "}\n", "test.yaml:1:17: train.epochs:"},
-      {"data: {mean: ", "}\n", "test.yaml:1:14: data.mean: is out of range for a 32-bit float"},
-      {"data: {std: 0.", "}\n", "test.yaml:1:13: data.std:"},
+  /* The text is head, LONG copies of fill, then tail. */
+  static const struct {
+    const char *head;
+    char fill;
+    const char *tail, *want;
+  } shapes[] = {
+      {"name: ", 'n', "\n", "test.yaml:1:7: name: must be at most 127 bytes"},
+      {"train: {seed: ", '9', "}\n", "test.yaml:1:15: train.seed: must be <= 18446744073709551615"},
+      {"train: {epochs: 0", '0', "}\n", "test.yaml:1:17: train.epochs:"},
+      {"train: {epochs: ", 'k', "}\n", "test.yaml:1:17: train.epochs: expected a non-negative"},
+      {"data: {mean: ", '9', "}\n", "test.yaml:1:14: data.mean: is out of range for a 32-bit"},
+      {"data: {std: 0.", '0', "1}\n", "test.yaml:1:13: data.std: must be > 0"}, /* underflows */
+      {"device: {select: \"", 's', "\"}\n", "test.yaml:1:18: device.select: must be at most"},
       /* libyaml refuses a key over 1024 characters itself. */
-      {"", ": 1\n", "test.yaml:1:1048577: invalid YAML"},
-      {"device: {select: \"", "\"}\n", "test.yaml:1:18: device.select: must be at most"},
-      {"train: {epochs: ", "}\n", "test.yaml:1:17: train.epochs:"},
+      {"", 'k', ": 1\n", "test.yaml:1:1048577: invalid YAML"},
   };
   char *text = malloc(LONG + 64);
   assert_non_null(text);
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-    size_t head = strlen(shapes[i][0]);
-    memcpy(text, shapes[i][0], head);
-    /* Digits for numbers, letters for names and keys. */
-    char fill = i >= 1 && i <= 4 ? (i == 2 || i == 4 ? '0' : '9') : 'k';
-    memset(text + head, fill, LONG);
-    strcpy(text + head + LONG, shapes[i][1]);
-    if (i == 4)
-      text[head + LONG - 1] = '1';
+    size_t head = strlen(shapes[i].head);
+    memcpy(text, shapes[i].head, head);
+    memset(text + head, shapes[i].fill, LONG);
+    strcpy(text + head + LONG, shapes[i].tail);
     clgan_config c;
     clgan_error err = {0};
     assert_int_equal(load_with(text, NULL, 0, &c, &err), CLGAN_E_INPUT);
-    assert_contains(err.message, shapes[i][2]);
+    assert_contains(err.message, shapes[i].want);
     assert_tame_message(err.message);
   }
   free(text);
