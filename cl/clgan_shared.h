@@ -70,7 +70,9 @@ CLGAN_FN clgan_philox_out clgan_philox(clgan_u32 c0, clgan_u32 c1, clgan_u32 c2,
 }
 
 /* Uniform in [0, 1) and in (0, 1] from the top 24 bits (exact in float). */
-CLGAN_FN float clgan_u01_closed_open(clgan_u32 x) { return (float)(x >> 8) * 5.9604644775390625e-8f; }
+CLGAN_FN float clgan_u01_closed_open(clgan_u32 x) {
+  return (float)(x >> 8) * 5.9604644775390625e-8f;
+}
 CLGAN_FN float clgan_u01_open_closed(clgan_u32 x) {
   return (float)((x >> 8) + 1u) * 5.9604644775390625e-8f;
 }
@@ -190,6 +192,8 @@ CLGAN_FN float clgan_bce_logit(float logit, float target) {
 }
 
 /* sign with sign(0) = 0, the subgradient of |x| used by the MBD backward. */
-CLGAN_FN float clgan_sign0(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); }
+CLGAN_FN float clgan_sign0(float x) {
+  return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
+}
 
 #endif

@@ -111,9 +111,9 @@ static void test_device_tracks_reference(void **state) {
   for (int n = 0; n < 2; ++n) {
     float *got = test_download(device, nets[n][0]->params, nets[n][0]->n_params);
     float *want = test_download(ref, nets[n][1]->params, nets[n][1]->n_params);
-    assert_int_equal(test_compare(n ? "D params" : "G params", got, want, nets[n][0]->n_params,
-                                  1e-4f, 1e-3f),
-                     0);
+    assert_int_equal(
+        test_compare(n ? "D params" : "G params", got, want, nets[n][0]->n_params, 1e-4f, 1e-3f),
+        0);
     free(got);
     free(want);
   }

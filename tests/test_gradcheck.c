@@ -53,8 +53,8 @@ static double loss_of(gradcase *gc) {
   return sum;
 }
 
-static void setup_case(gradcase *gc, const clgan_network_config *net, size_t in_dim,
-                       size_t out_dim, unsigned seed) {
+static void setup_case(gradcase *gc, const clgan_network_config *net, size_t in_dim, size_t out_dim,
+                       unsigned seed) {
   clgan_error err = {0};
   memset(gc, 0, sizeof *gc);
   gc->be = test_ref_backend();
@@ -336,12 +336,18 @@ static void test_bce_logits(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_dense_identity),   cmocka_unit_test(test_dense_relu),
-      cmocka_unit_test(test_dense_leaky_relu), cmocka_unit_test(test_dense_tanh),
-      cmocka_unit_test(test_dense_sigmoid),    cmocka_unit_test(test_dense_softplus),
-      cmocka_unit_test(test_mbd_include_sum),  cmocka_unit_test(test_mbd_exclude_sum),
-      cmocka_unit_test(test_mbd_include_mean), cmocka_unit_test(test_mbd_exclude_mean),
-      cmocka_unit_test(test_mbd_first_and_stacked), cmocka_unit_test(test_backward_accumulates),
+      cmocka_unit_test(test_dense_identity),
+      cmocka_unit_test(test_dense_relu),
+      cmocka_unit_test(test_dense_leaky_relu),
+      cmocka_unit_test(test_dense_tanh),
+      cmocka_unit_test(test_dense_sigmoid),
+      cmocka_unit_test(test_dense_softplus),
+      cmocka_unit_test(test_mbd_include_sum),
+      cmocka_unit_test(test_mbd_exclude_sum),
+      cmocka_unit_test(test_mbd_include_mean),
+      cmocka_unit_test(test_mbd_exclude_mean),
+      cmocka_unit_test(test_mbd_first_and_stacked),
+      cmocka_unit_test(test_backward_accumulates),
       cmocka_unit_test(test_bce_logits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

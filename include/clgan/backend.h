@@ -73,9 +73,9 @@ typedef struct clgan_rng_key {
 } clgan_rng_key;
 
 typedef struct clgan_adam_step {
-  float lr;          /* already includes bias correction: lr·sqrt(1-b2^t)/(1-b1^t) */
+  float lr; /* already includes bias correction: lr·sqrt(1-b2^t)/(1-b1^t) */
   float beta1, beta2;
-  float eps;         /* added to sqrt(v) */
+  float eps; /* added to sqrt(v) */
 } clgan_adam_step;
 
 typedef struct clgan_backend_ops {
@@ -153,7 +153,7 @@ typedef struct clgan_backend_counters {
 
 struct clgan_backend {
   const clgan_backend_ops *ops;
-  char device_name[256]; /* for reports: "ref (host C)" or the OpenCL device */
+  char device_name[256];           /* for reports: "ref (host C)" or the OpenCL device */
   clgan_backend_counters counters; /* each backend keeps these up to date */
   /* Memory limits, so a run that cannot fit is refused before it allocates
    * anything; 0 means no known limit (the ref backend). */

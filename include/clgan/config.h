@@ -34,19 +34,19 @@ typedef struct clgan_layer_config {
 typedef struct clgan_network_config {
   size_t n_layers; /* hidden layers; the output layer is implied */
   clgan_layer_config layers[CLGAN_MAX_LAYERS];
-  float output_init_std;                /* init std of the implied output layer */
-  clgan_activation output_activation;   /* generator only; discriminator outputs a logit */
+  float output_init_std;              /* init std of the implied output layer */
+  clgan_activation output_activation; /* generator only; discriminator outputs a logit */
 } clgan_network_config;
 
 typedef enum clgan_optimizer_kind { CLGAN_OPT_ADAM = 0, CLGAN_OPT_SGD } clgan_optimizer_kind;
 
 typedef struct clgan_optimizer_config {
   clgan_optimizer_kind kind;
-  float lr;                 /* 0.001 */
-  float beta1, beta2, eps;  /* adam: 0.9, 0.999, 1e-8 */
-  float momentum;           /* sgd: 0.0 */
-  float decay_rate;         /* sgd: lr·decay_rate^floor(step/decay_steps); 1.0 = none */
-  uint64_t decay_steps;     /* sgd: 0 = none */
+  float lr;                /* 0.001 */
+  float beta1, beta2, eps; /* adam: 0.9, 0.999, 1e-8 */
+  float momentum;          /* sgd: 0.0 */
+  float decay_rate;        /* sgd: lr·decay_rate^floor(step/decay_steps); 1.0 = none */
+  uint64_t decay_steps;    /* sgd: 0 = none */
 } clgan_optimizer_config;
 
 typedef enum clgan_backend_kind { CLGAN_BACKEND_OPENCL = 0, CLGAN_BACKEND_REF } clgan_backend_kind;
@@ -78,10 +78,10 @@ typedef struct clgan_config {
   } train;
 
   struct {
-    size_t samples;     /* generated samples for the metrics: 10000 */
-    size_t every;       /* steps between periodic metrics, 0 = only at the end */
+    size_t samples;             /* generated samples for the metrics: 10000 */
+    size_t every;               /* steps between periodic metrics, 0 = only at the end */
     float range_min, range_max; /* plot and histogram range: -8, 8 */
-    size_t bins;        /* histogram bins: 99 */
+    size_t bins;                /* histogram bins: 99 */
   } eval;
 
   struct {

@@ -22,12 +22,12 @@ typedef struct clgan_layer {
   size_t in_dim, out_dim; /* MBD: out_dim = in_dim + kernels */
   size_t param_offset;    /* dense: W (in × units) then b (units); MBD: T (in × K·C) */
   size_t n_params;
-  clgan_buffer *z;        /* dense: pre-activation; MBD: projection M */
-  clgan_buffer *dm;       /* MBD: gradient of M */
-  clgan_buffer *out;      /* owned output buffer (NULL when writing into the next layer's) */
-  clgan_buffer *dout;     /* owned output-gradient buffer (same rule) */
-  clgan_view y, dy;       /* output and its gradient, at capacity rows */
-  bool input_in_place;    /* MBD: the previous layer already wrote our input columns */
+  clgan_buffer *z;     /* dense: pre-activation; MBD: projection M */
+  clgan_buffer *dm;    /* MBD: gradient of M */
+  clgan_buffer *out;   /* owned output buffer (NULL when writing into the next layer's) */
+  clgan_buffer *dout;  /* owned output-gradient buffer (same rule) */
+  clgan_view y, dy;    /* output and its gradient, at capacity rows */
+  bool input_in_place; /* MBD: the previous layer already wrote our input columns */
 } clgan_layer;
 
 typedef struct clgan_mlp {

@@ -38,7 +38,7 @@ typedef struct clgan_train_options {
   const char *run_dir;        /* created if missing */
   clgan_progress_fn progress; /* may be NULL */
   void *progress_ctx;
-  uint64_t progress_every;    /* steps between calls without a read; 0 = only at log points */
+  uint64_t progress_every; /* steps between calls without a read; 0 = only at log points */
   /* Stop request, polled before every step (may be NULL). When it is
    * non-zero the run finishes the step in flight, writes checkpoint.clgan
    * and history.csv, sets *stopped and fails with CLGAN_E_RUNTIME
@@ -62,8 +62,7 @@ typedef struct clgan_train_options {
  * the total; its wall time and steps/s cover only this session. Nothing is
  * written when a resume is refused. */
 clgan_status clgan_train(clgan_backend *be, const clgan_config *cfg,
-                         const clgan_train_options *opts, clgan_run_result *run,
-                         clgan_error *err);
+                         const clgan_train_options *opts, clgan_run_result *run, clgan_error *err);
 
 /* Installs SIGINT and SIGTERM handlers that store the signal number in a
  * flag (returned) for clgan_train_options.stop. Each handler fires once,

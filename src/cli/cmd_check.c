@@ -12,6 +12,7 @@
 #include "backend_choice.h"
 #include "clgan/check.h"
 #include "cli.h"
+#include "cli_args.h"
 
 static void usage(FILE *out) {
   fprintf(out, "usage: clgan check [--device SPEC] [--quick]\n"
@@ -30,13 +31,6 @@ static void usage(FILE *out) {
                "\n"
                "exit status: 0 every check passed, 1 a check failed or the device failed,\n"
                "2 bad flags or device spec\n");
-}
-
-static int bad_usage(const char *fmt, const char *what) {
-  fprintf(stderr, "clgan check: ");
-  fprintf(stderr, fmt, what);
-  fprintf(stderr, " (see 'clgan check --help')\n");
-  return 2;
 }
 
 /* Returns -1 when parsing succeeded, else the exit code. */
@@ -60,13 +54,15 @@ static int parse_args(int argc, char **argv, const char **device, int *quick) {
       usage(stdout);
       return 0;
     case ':':
-      return bad_usage("option '%s' needs a value", argv[optind - 1]);
+      return clgan_cli_usage_error("check", "option '%s' needs a value",
+                                   clgan_cli_option_name(argv[optind - 1]));
     default:
-      return bad_usage("unknown option '%s'", argv[optind - 1]);
+      return clgan_cli_usage_error("check", "unknown option '%s'",
+                                   clgan_cli_option_name(argv[optind - 1]));
     }
   }
   if (optind < argc)
-    return bad_usage("unexpected argument '%s'", argv[optind]);
+    return clgan_cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
   return -1;
 }
 

@@ -11,6 +11,7 @@
 #include "clgan/checkpoint.h"
 #include "clgan/gan.h"
 #include "cli.h"
+#include "cli_args.h"
 
 #define SAMPLE_CHUNK 65536
 
@@ -37,44 +38,14 @@ static void usage(FILE *out) {
                "  -h, --help           show this help\n");
 }
 
-/* The option getopt stopped at: a short option is named by optopt (argv
- * may hold a cluster like -xq), a long one by its argument. */
-static const char *option_name(const char *arg) {
-  static char name[3];
-  if (arg[0] == '-' && arg[1] == '-')
-    return arg;
-  name[0] = '-';
-  name[1] = (char)optopt;
-  name[2] = '\0';
-  return name;
-}
-
-static int bad_usage(const char *fmt, const char *what) {
-  fprintf(stderr, "clgan sample: ");
-  fprintf(stderr, fmt, what);
-  fprintf(stderr, " (see 'clgan sample --help')\n");
-  return 2;
-}
-
-static int parse_count(const char *text, unsigned long long *out) {
-  char *end;
-  errno = 0;
-  /* strtoull would skip blanks and accept a sign ("-1" is 2^64-1). */
-  for (const char *p = text; *p; ++p)
-    if (*p < '0' || *p > '9')
-      return 0;
-  if (!*text)
-    return 0;
-  *out = strtoull(text, &end, 10);
-  return errno == 0 && *end == '\0';
-}
-
 static int parse_args(int argc, char **argv, sample_args *a) {
-  static const struct option longopts[] = {
-      {"count", required_argument, NULL, 'n'},  {"seed", required_argument, NULL, 's'},
-      {"device", required_argument, NULL, 'd'}, {"backend", required_argument, NULL, 'b'},
-      {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {{"count", required_argument, NULL, 'n'},
+                                           {"seed", required_argument, NULL, 's'},
+                                           {"device", required_argument, NULL, 'd'},
+                                           {"backend", required_argument, NULL, 'b'},
+                                           {"quiet", no_argument, NULL, 'q'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
   memset(a, 0, sizeof *a);
   opterr = 0;
   optind = 1;
@@ -82,13 +53,14 @@ static int parse_args(int argc, char **argv, sample_args *a) {
   while ((c = getopt_long(argc, argv, ":n:qh", longopts, NULL)) != -1) {
     switch (c) {
     case 'n':
-      if (!parse_count(optarg, &a->n) || a->n == 0)
-        return bad_usage("-n needs a whole number >= 1, got '%s'", optarg);
+      if (!clgan_cli_parse_count(optarg, &a->n) || a->n == 0)
+        return clgan_cli_usage_error("sample", "-n needs a whole number >= 1, got '%s'", optarg);
       a->have_n = 1;
       break;
     case 's':
-      if (!parse_count(optarg, &a->seed))
-        return bad_usage("--seed needs a whole number >= 0, got '%s'", optarg);
+      if (!clgan_cli_parse_count(optarg, &a->seed))
+        return clgan_cli_usage_error("sample", "--seed needs a whole number >= 0, got '%s'",
+                                     optarg);
       a->have_seed = 1;
       break;
     case 'd':
@@ -96,7 +68,8 @@ static int parse_args(int argc, char **argv, sample_args *a) {
       break;
     case 'b':
       if (strcmp(optarg, "opencl") && strcmp(optarg, "ref"))
-        return bad_usage("--backend must be 'opencl' or 'ref', got '%s'", optarg);
+        return clgan_cli_usage_error("sample", "--backend must be 'opencl' or 'ref', got '%s'",
+                                     optarg);
       a->backend = optarg;
       break;
     case 'q':
@@ -106,18 +79,20 @@ static int parse_args(int argc, char **argv, sample_args *a) {
       usage(stdout);
       return 0;
     case ':':
-      return bad_usage("option '%s' needs a value", option_name(argv[optind - 1]));
+      return clgan_cli_usage_error("sample", "option '%s' needs a value",
+                                   clgan_cli_option_name(argv[optind - 1]));
     default:
-      return bad_usage("unknown option '%s'", option_name(argv[optind - 1]));
+      return clgan_cli_usage_error("sample", "unknown option '%s'",
+                                   clgan_cli_option_name(argv[optind - 1]));
     }
   }
   if (optind >= argc)
-    return bad_usage("%s", "no CHECKPOINT given");
+    return clgan_cli_usage_error("sample", "%s", "no CHECKPOINT given");
   if (optind + 1 < argc)
-    return bad_usage("unexpected argument '%s'", argv[optind + 1]);
+    return clgan_cli_usage_error("sample", "unexpected argument '%s'", argv[optind + 1]);
   a->checkpoint = argv[optind];
   if (!a->have_n)
-    return bad_usage("%s", "-n N is required");
+    return clgan_cli_usage_error("sample", "%s", "-n N is required");
   return -1;
 }
 
@@ -139,7 +114,8 @@ static clgan_status generate(clgan_backend *be, const clgan_checkpoint *ck, cons
   float *host = malloc(chunk * cfg->data.dim * sizeof(float));
   clgan_status st = host ? CLGAN_OK : clgan_fail(err, CLGAN_E_RUNTIME, "out of memory");
   if (st == CLGAN_OK && ck->n_g != g.n_params)
-    st = clgan_fail(err, CLGAN_E_INPUT, "checkpoint generator has %llu parameters, config builds %zu",
+    st = clgan_fail(err, CLGAN_E_INPUT,
+                    "checkpoint generator has %llu parameters, config builds %zu",
                     (unsigned long long)ck->n_g, g.n_params);
   if (st == CLGAN_OK)
     st = be->ops->write(be, g.params, 0, g.n_params, ck->g_state, err);

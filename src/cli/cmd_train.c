@@ -13,6 +13,7 @@
 #include "clgan/metrics.h"
 #include "clgan/train.h"
 #include "cli.h"
+#include "cli_args.h"
 #include "progress.h"
 
 /* The comparison figure lays out at most 8 panels. */
@@ -66,25 +67,6 @@ static void usage(FILE *out) {
           "(config, flags, device, checkpoint), 130/143 stopped by SIGINT/SIGTERM\n");
 }
 
-/* The option getopt stopped at: a short option is named by optopt (argv
- * may hold a cluster like -xq), a long one by its argument. */
-static const char *option_name(const char *arg) {
-  static char name[3];
-  if (arg[0] == '-' && arg[1] == '-')
-    return arg;
-  name[0] = '-';
-  name[1] = (char)optopt;
-  name[2] = '\0';
-  return name;
-}
-
-static int bad_usage(const char *fmt, const char *what) {
-  fprintf(stderr, "clgan train: ");
-  fprintf(stderr, fmt, what);
-  fprintf(stderr, " (see 'clgan train --help')\n");
-  return 2;
-}
-
 /* Returns -1 when parsing succeeded, else the exit code. */
 static int parse_args(int argc, char **argv, train_args *a) {
   static const struct option longopts[] = {{"device", required_argument, NULL, 'd'},
@@ -108,12 +90,13 @@ static int parse_args(int argc, char **argv, train_args *a) {
       break;
     case 'b':
       if (strcmp(optarg, "opencl") && strcmp(optarg, "ref"))
-        return bad_usage("--backend must be 'opencl' or 'ref', got '%s'", optarg);
+        return clgan_cli_usage_error("train", "--backend must be 'opencl' or 'ref', got '%s'",
+                                     optarg);
       snprintf(a->backend_override, sizeof a->backend_override, "device.backend=%s", optarg);
       break;
     case 'o':
       if (!*optarg)
-        return bad_usage("--out needs a folder, got '%s'", optarg);
+        return clgan_cli_usage_error("train", "--out needs a folder, got '%s'", optarg);
       a->out_dir = optarg;
       a->out_given = 1;
       break;
@@ -125,7 +108,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
       break;
     case 'S':
       if (a->n_overrides == MAX_OVERRIDES - 2)
-        return bad_usage("too many --set options (at most %s)", "254");
+        return clgan_cli_usage_error("train", "too many --set options (at most %s)", "254");
       a->overrides[a->n_overrides++] = optarg;
       break;
     case 'q':
@@ -135,9 +118,11 @@ static int parse_args(int argc, char **argv, train_args *a) {
       usage(stdout);
       return 0;
     case ':':
-      return bad_usage("option '%s' needs a value", option_name(argv[optind - 1]));
+      return clgan_cli_usage_error("train", "option '%s' needs a value",
+                                   clgan_cli_option_name(argv[optind - 1]));
     default:
-      return bad_usage("unknown option '%s'", option_name(argv[optind - 1]));
+      return clgan_cli_usage_error("train", "unknown option '%s'",
+                                   clgan_cli_option_name(argv[optind - 1]));
     }
   }
   /* Flags are applied as overrides, so they are validated like the file and
@@ -148,13 +133,14 @@ static int parse_args(int argc, char **argv, train_args *a) {
     a->overrides[a->n_overrides++] = a->backend_override;
   for (int i = optind; i < argc; ++i) {
     if (a->n_configs == MAX_CONFIGS)
-      return bad_usage("too many configs (at most %s per call)", "8");
+      return clgan_cli_usage_error("train", "too many configs (at most %s per call)", "8");
     a->configs[a->n_configs++] = argv[i];
   }
   if (a->resume && a->n_configs > 1)
-    return bad_usage("%s", "--resume continues one run; give at most one CONFIG");
+    return clgan_cli_usage_error("train", "%s",
+                                 "--resume continues one run; give at most one CONFIG");
   if (a->n_configs == 0 && !a->resume)
-    return bad_usage("%s", "no CONFIG given");
+    return clgan_cli_usage_error("train", "%s", "no CONFIG given");
   return -1;
 }
 

@@ -9,22 +9,21 @@
 #endif
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: clgan COMMAND [ARGS]\n"
-          "\n"
-          "Train 1-D GANs with and without minibatch discrimination on an OpenCL device.\n"
-          "\n"
-          "commands:\n"
-          "  devices   list OpenCL platforms and devices with their ids\n"
-          "  train     train one or more experiment configs (YAML)\n"
-          "  sample    draw samples from a trained generator checkpoint\n"
-          "  check     check every op on a device against the reference backend\n"
-          "\n"
-          "options:\n"
-          "  -h, --help     show this help\n"
-          "  --version      print the version\n"
-          "\n"
-          "Run 'clgan COMMAND --help' for a command's options.\n");
+  fprintf(out, "usage: clgan COMMAND [ARGS]\n"
+               "\n"
+               "Train 1-D GANs with and without minibatch discrimination on an OpenCL device.\n"
+               "\n"
+               "commands:\n"
+               "  devices   list OpenCL platforms and devices with their ids\n"
+               "  train     train one or more experiment configs (YAML)\n"
+               "  sample    draw samples from a trained generator checkpoint\n"
+               "  check     check every op on a device against the reference backend\n"
+               "\n"
+               "options:\n"
+               "  -h, --help     show this help\n"
+               "  --version      print the version\n"
+               "\n"
+               "Run 'clgan COMMAND --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv) {

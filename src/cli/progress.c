@@ -37,8 +37,7 @@ static void print_bar(clgan_progress_printer *pp, const clgan_progress *p) {
           "  ETA %s",
           pp->run_name, bar, 100.0 * frac, (unsigned long long)p->step,
           (unsigned long long)p->total_steps, (unsigned long long)p->epoch,
-          (unsigned long long)p->epochs, (double)p->d_loss, (double)p->g_loss, p->steps_per_s,
-          eta);
+          (unsigned long long)p->epochs, (double)p->d_loss, (double)p->g_loss, p->steps_per_s, eta);
   pp->open_line = p->step != p->total_steps;
   if (!pp->open_line)
     fputc('\n', stderr);

@@ -44,9 +44,13 @@ static size_t mul_sat(size_t a, size_t b) {
   return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
 }
 
-static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+static size_t add_sat(size_t a, size_t b) {
+  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
 
-static double gib(size_t floats) { return (double)floats * 4.0 / (1024.0 * 1024.0 * 1024.0); }
+static double gib(size_t floats) {
+  return (double)floats * 4.0 / (1024.0 * 1024.0 * 1024.0);
+}
 
 /* Refuses a config the device cannot hold before anything is allocated, so
  * the user hears which setting to shrink instead of a failed clCreateBuffer
@@ -55,8 +59,9 @@ static clgan_status check_fits(clgan_backend *be, const clgan_config *cfg, size_
                                clgan_error *err) {
   size_t batch = cfg->train.batch_size, dim = cfg->data.dim;
   if (batch == 0 || cfg->data.size < batch)
-    return clgan_fail(err, CLGAN_E_INPUT, "config '%s': data.size (%zu) must be >= train.batch_size (%zu)",
-                      cfg->name, cfg->data.size, batch);
+    return clgan_fail(err, CLGAN_E_INPUT,
+                      "config '%s': data.size (%zu) must be >= train.batch_size (%zu)", cfg->name,
+                      cfg->data.size, batch);
   /* Rows are shuffled and steps counted with 32-bit Philox counters. */
   if (cfg->data.size > UINT32_MAX)
     return clgan_fail(err, CLGAN_E_INPUT, "config '%s': data.size %zu exceeds %u rows", cfg->name,
@@ -214,8 +219,7 @@ clgan_status clgan_gan_step(clgan_gan *gan, clgan_error *err) {
   return CLGAN_OK;
 }
 
-clgan_status clgan_gan_read_losses(clgan_gan *gan, float *d_loss, float *g_loss,
-                                   clgan_error *err) {
+clgan_status clgan_gan_read_losses(clgan_gan *gan, float *d_loss, float *g_loss, clgan_error *err) {
   float l[CLGAN_LOSS_SLOTS];
   CLGAN_TRY(gan->be->ops->read(gan->be, gan->loss, 0, CLGAN_LOSS_SLOTS, l, err));
   *d_loss = l[CLGAN_LOSS_D_REAL] + l[CLGAN_LOSS_D_FAKE];

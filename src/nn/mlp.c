@@ -11,9 +11,13 @@ static clgan_status alloc(clgan_backend *be, size_t n, clgan_buffer **out, clgan
   return be->ops->buffer_create(be, n, out, err);
 }
 
-static bool is_mbd(const clgan_layer *l) { return l->cfg.kind == CLGAN_LAYER_MINIBATCH; }
+static bool is_mbd(const clgan_layer *l) {
+  return l->cfg.kind == CLGAN_LAYER_MINIBATCH;
+}
 
-static size_t mbd_width(const clgan_layer *l) { return l->cfg.mbd.kernels * l->cfg.mbd.kernel_dim; }
+static size_t mbd_width(const clgan_layer *l) {
+  return l->cfg.mbd.kernels * l->cfg.mbd.kernel_dim;
+}
 
 static clgan_view rows_of(clgan_view v, size_t rows) {
   v.rows = rows;
@@ -91,7 +95,9 @@ static size_t mul_sat(size_t a, size_t b) {
   return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
 }
 
-static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+static size_t add_sat(size_t a, size_t b) {
+  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
 
 static void count_buffer(size_t floats, size_t *total, size_t *largest) {
   *total = add_sat(*total, floats);
@@ -113,9 +119,9 @@ void clgan_mlp_footprint(const clgan_network_config *cfg, size_t in_dim, size_t 
     const clgan_layer *l = &plan.layers[i];
     size_t act = mul_sat(capacity, is_mbd(l) ? mbd_width(l) : l->out_dim);
     size_t out = mul_sat(capacity, l->out_dim);
-    count_buffer(act, total, largest);                    /* z or M */
-    count_buffer(is_mbd(l) ? act : out, total, largest);  /* dM or y (upper bound) */
-    count_buffer(out, total, largest);                    /* dout */
+    count_buffer(act, total, largest);                   /* z or M */
+    count_buffer(is_mbd(l) ? act : out, total, largest); /* dM or y (upper bound) */
+    count_buffer(out, total, largest);                   /* dout */
     if (is_mbd(l))
       count_buffer(out, total, largest);
   }
@@ -220,8 +226,8 @@ static clgan_status mbd_forward(clgan_mlp *mlp, clgan_layer *l, clgan_view x, cl
 
 clgan_status clgan_mlp_forward(clgan_mlp *mlp, clgan_view x, clgan_view *out, clgan_error *err) {
   if (x.rows > mlp->capacity || x.cols != mlp->in_dim)
-    return clgan_fail(err, CLGAN_E_RUNTIME, "mlp forward: input %zu×%zu, capacity %zu×%zu",
-                      x.rows, x.cols, mlp->capacity, mlp->in_dim);
+    return clgan_fail(err, CLGAN_E_RUNTIME, "mlp forward: input %zu×%zu, capacity %zu×%zu", x.rows,
+                      x.cols, mlp->capacity, mlp->in_dim);
   clgan_view in = x;
   for (size_t i = 0; i < mlp->n_layers; ++i) {
     clgan_layer *l = &mlp->layers[i];

@@ -11,8 +11,7 @@ clgan_status clgan_history_open(clgan_history *h, const char *run_dir, clgan_err
   snprintf(h->tmp_path, sizeof h->tmp_path, "%s/history.csv.tmp", run_dir);
   h->file = fopen(h->tmp_path, "w");
   if (!h->file)
-    return clgan_fail(err, CLGAN_E_RUNTIME, "cannot write '%s': %s", h->tmp_path,
-                      strerror(errno));
+    return clgan_fail(err, CLGAN_E_RUNTIME, "cannot write '%s': %s", h->tmp_path, strerror(errno));
   fputs(HEADER, h->file);
   return CLGAN_OK;
 }

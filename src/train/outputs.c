@@ -30,8 +30,8 @@ clgan_status clgan_make_dirs(const char *path, clgan_error *err) {
 clgan_status clgan_clear_run_outputs(const char *run_dir, bool resuming, clgan_error *err) {
   static const char *const results[] = {"metrics.json", "densities.csv", "plot.png"};
   static const char *const sources[] = {"checkpoint.clgan", "history.csv"};
-  static const char *const temporaries[] = {"config.yaml", "metrics.json", "densities.csv",
-                                            "plot.png", "checkpoint.clgan", "history.csv"};
+  static const char *const temporaries[] = {"config.yaml", "metrics.json",     "densities.csv",
+                                            "plot.png",    "checkpoint.clgan", "history.csv"};
   char path[4200];
   for (size_t i = 0; i < sizeof results / sizeof results[0]; ++i) {
     snprintf(path, sizeof path, "%s/%s", run_dir, results[i]);

@@ -239,8 +239,7 @@ static clgan_status query_limits(clgan_cl_backend *cb, clgan_error *err) {
     return clgan_fail(err, CLGAN_E_RUNTIME, "clGetDeviceInfo (memory limits) failed: %s",
                       clgan_cl_error_name(rc));
   cl_ulong indexable = (cl_ulong)CLGAN_CL_MAX_BUFFER_FLOATS * sizeof(float);
-  cb->base.max_buffer_bytes =
-      cb->max_alloc_bytes < indexable ? cb->max_alloc_bytes : indexable;
+  cb->base.max_buffer_bytes = cb->max_alloc_bytes < indexable ? cb->max_alloc_bytes : indexable;
   cb->base.total_bytes = cb->global_mem_bytes;
   return CLGAN_OK;
 }

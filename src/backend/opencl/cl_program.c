@@ -19,8 +19,7 @@ static const char base_build_options[] = "-cl-std=CL1.2";
  * -cl-mad-enable on their device or need a vendor workaround. */
 static void build_options(char *buf, size_t size) {
   const char *extra = getenv("CLGAN_CL_BUILD_OPTIONS");
-  snprintf(buf, size, "%s%s%s", base_build_options, extra && *extra ? " " : "",
-           extra ? extra : "");
+  snprintf(buf, size, "%s%s%s", base_build_options, extra && *extra ? " " : "", extra ? extra : "");
 }
 
 /* Preferred work-group size. Fixed per kernel because PoCL compiles a new

@@ -19,7 +19,9 @@ typedef struct ref_backend {
   clgan_backend base;
 } ref_backend;
 
-static float *at(clgan_view v, size_t r, size_t c) { return v.buf->data + v.offset + r * v.ld + c; }
+static float *at(clgan_view v, size_t r, size_t c) {
+  return v.buf->data + v.offset + r * v.ld + c;
+}
 
 static clgan_status check_view(const char *op, const char *name, clgan_view v, clgan_error *err) {
   if (v.rows == 0 || v.cols == 0)
@@ -48,7 +50,9 @@ static clgan_status check_same_shape(const char *op, clgan_view a, clgan_view b,
   return CLGAN_OK;
 }
 
-static void ref_destroy(clgan_backend *be) { free(be); }
+static void ref_destroy(clgan_backend *be) {
+  free(be);
+}
 
 static clgan_status ref_buffer_create(clgan_backend *be, size_t n, clgan_buffer **out,
                                       clgan_error *err) {
@@ -77,8 +81,8 @@ static void ref_buffer_destroy(clgan_backend *be, clgan_buffer *buf) {
 static clgan_status check_range(const char *op, clgan_buffer *buf, size_t offset, size_t n,
                                 clgan_error *err) {
   if (!buf || offset > buf->n || n > buf->n - offset)
-    return clgan_fail(err, CLGAN_E_RUNTIME, "%s: range [%zu, %zu) outside buffer of %zu floats",
-                      op, offset, offset + n, buf ? buf->n : 0);
+    return clgan_fail(err, CLGAN_E_RUNTIME, "%s: range [%zu, %zu) outside buffer of %zu floats", op,
+                      offset, offset + n, buf ? buf->n : 0);
   return CLGAN_OK;
 }
 
@@ -210,8 +214,8 @@ static clgan_status check_mbd(const char *op, clgan_mbd_shape s, clgan_view m, c
   CLGAN_TRY(check_view(op, "m", m, err));
   CLGAN_TRY(check_view(op, "o", other, err));
   if (m.cols != s.kernels * s.kernel_dim || other.cols != other_cols || other.rows != m.rows)
-    return clgan_fail(err, CLGAN_E_RUNTIME, "%s: shapes m %zu×%zu, out %zu×%zu for K=%zu C=%zu",
-                      op, m.rows, m.cols, other.rows, other.cols, s.kernels, s.kernel_dim);
+    return clgan_fail(err, CLGAN_E_RUNTIME, "%s: shapes m %zu×%zu, out %zu×%zu for K=%zu C=%zu", op,
+                      m.rows, m.cols, other.rows, other.cols, s.kernels, s.kernel_dim);
   return CLGAN_OK;
 }
 
