@@ -49,7 +49,10 @@ clgan_status clgan_open_backend(const clgan_device_request *req, bool quiet, clg
                                 clgan_error *err) {
   if (req->kind == CLGAN_BACKEND_REF) {
     if (!quiet)
-      fprintf(stderr, "clgan: backend ref (plain C on the host)\n");
+      fprintf(stderr, "clgan: backend ref (plain C on the host)%s%s%s\n",
+              req->spec && *req->spec ? "; ignoring " : "",
+              req->spec && *req->spec ? req->origin : "",
+              req->spec && *req->spec ? " (a device choice applies to --backend opencl)" : "");
     return clgan_backend_ref_create(out, err);
   }
   return open_opencl(req, quiet, out, err);

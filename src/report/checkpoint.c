@@ -361,11 +361,15 @@ static clgan_status read_file(const char *path, unsigned char **data, size_t *le
     buf = grown;
     cap *= 2;
   }
-  int failed = ferror(f);
+  int failed = ferror(f), read_errno = errno;
   fclose(f);
-  if (!buf || failed) {
+  if (!buf) {
+    return clgan_fail(err, CLGAN_E_RUNTIME, "out of memory reading checkpoint '%s'", path);
+  }
+  if (failed) {
     free(buf);
-    return clgan_fail(err, CLGAN_E_INPUT, "cannot read checkpoint '%s'", path);
+    return clgan_fail(err, CLGAN_E_INPUT, "cannot read checkpoint '%s': %s", path,
+                      strerror(read_errno));
   }
   *data = buf;
   *len = n;
