@@ -172,8 +172,9 @@ static void emit_config(out_buf *b, const clgan_config *cfg) {
   emit(b, "train:\n  batch_size: %zu\n  epochs: %zu\n", cfg->train.batch_size, cfg->train.epochs);
   emit(b, "  seed: %" PRIu64 "\n", cfg->train.seed);
   emit(b, "  max_steps: %zu\n  log_every: %zu\n", cfg->train.max_steps, cfg->train.log_every);
-  emit(b, "  # optimizer is the shared base; d_optimizer and g_optimizer are what each uses.\n");
-  emit_optimizer(b, "optimizer", &cfg->train.d_optimizer);
+  /* The shared `optimizer` key of the input is resolved into the two
+   * networks' settings; writing a base back would only guess at it. */
+  emit(b, "  # what each network uses (the input's shared `optimizer` is folded in)\n");
   emit_optimizer(b, "d_optimizer", &cfg->train.d_optimizer);
   emit_optimizer(b, "g_optimizer", &cfg->train.g_optimizer);
 
