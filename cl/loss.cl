@@ -6,7 +6,7 @@
  * without atomics: work-item l sums samples l, l+L, ..., then a __local
  * tree (L a power of two) combines the partials in a fixed order. No early
  * return: every work-item must reach the barriers. With no rows the loss is
- * stored as 0. */
+ * stored as zero. */
 __kernel void clgan_bce_logits(__global const float *logits, uint loff, uint lld, uint rows,
                                float target, float grad_scale, __global float *dl, uint dloff,
                                uint dlld, __global float *loss, uint loss_off,
