@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clgan/dataset.h"
+#include "clgan/size_math.h"
 #include "clgan_shared.h"
 
 static clgan_status upload_dataset(clgan_gan *gan, clgan_error *err) {
@@ -39,15 +40,6 @@ static clgan_status create_parts(clgan_gan *gan, size_t g_capacity, clgan_error 
   return clgan_mlp_init_params(&gan->d, cfg->train.seed, CLGAN_STREAM_INIT_D, err);
 }
 
-static size_t mul_sat(size_t a, size_t b) {
-  size_t r;
-  return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
-}
-
-static size_t add_sat(size_t a, size_t b) {
-  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
-}
-
 static double gib(size_t floats) {
   return (double)floats * 4.0 / (1024.0 * 1024.0 * 1024.0);
 }
@@ -66,7 +58,7 @@ static clgan_status check_fits(clgan_backend *be, const clgan_config *cfg, size_
   if (cfg->data.size > UINT32_MAX)
     return clgan_fail(err, CLGAN_E_INPUT, "config '%s': data.size %zu exceeds %u rows", cfg->name,
                       cfg->data.size, UINT32_MAX);
-  size_t steps = mul_sat(cfg->data.size / batch, cfg->train.epochs);
+  size_t steps = clgan_mul_sat(cfg->data.size / batch, cfg->train.epochs);
   if (cfg->train.max_steps && cfg->train.max_steps < steps)
     steps = cfg->train.max_steps;
   if (steps > UINT32_MAX)
@@ -78,9 +70,11 @@ static clgan_status check_fits(clgan_backend *be, const clgan_config *cfg, size_
   clgan_mlp_footprint(&cfg->generator, cfg->noise.dim, dim, g_capacity, false, &g_total,
                       &g_largest);
   clgan_mlp_footprint(&cfg->discriminator, dim, 1, batch, true, &d_total, &d_largest);
-  size_t data = mul_sat(cfg->data.size, dim), noise = mul_sat(g_capacity, cfg->noise.dim);
-  size_t total = add_sat(add_sat(add_sat(g_total, d_total), add_sat(data, noise)),
-                         mul_sat(batch, dim) + CLGAN_LOSS_SLOTS);
+  size_t data = clgan_mul_sat(cfg->data.size, dim),
+         noise = clgan_mul_sat(g_capacity, cfg->noise.dim);
+  size_t total =
+      clgan_add_sat(clgan_add_sat(clgan_add_sat(g_total, d_total), clgan_add_sat(data, noise)),
+                    clgan_mul_sat(batch, dim) + CLGAN_LOSS_SLOTS);
   size_t largest = data;
   const char *what = "the dataset (data.size × data.dim)";
   if (g_largest > largest) {
@@ -91,13 +85,13 @@ static clgan_status check_fits(clgan_backend *be, const clgan_config *cfg, size_
     largest = d_largest;
     what = "a discriminator buffer (train.batch_size × layer width)";
   }
-  if (be->max_buffer_bytes && (uint64_t)mul_sat(largest, 4) > be->max_buffer_bytes)
+  if (be->max_buffer_bytes && (uint64_t)clgan_mul_sat(largest, 4) > be->max_buffer_bytes)
     return clgan_fail(err, CLGAN_E_INPUT,
                       "config '%s' does not fit %s: %s needs %.3g GiB in one buffer, the device "
                       "allows %.3g GiB per buffer; reduce it",
                       cfg->name, be->device_name, what, gib(largest),
                       (double)be->max_buffer_bytes / (1024.0 * 1024.0 * 1024.0));
-  if (be->total_bytes && (uint64_t)mul_sat(total, 4) > be->total_bytes)
+  if (be->total_bytes && (uint64_t)clgan_mul_sat(total, 4) > be->total_bytes)
     return clgan_fail(err, CLGAN_E_INPUT,
                       "config '%s' does not fit %s: it needs %.3g GiB of device memory, the "
                       "device has %.3g GiB; reduce data.size, eval.samples or layer widths",
@@ -118,7 +112,7 @@ clgan_status clgan_gan_create(clgan_backend *be, const clgan_config *cfg, size_t
   if (g_capacity < batch)
     g_capacity = batch;
   gan->steps_per_epoch = cfg->data.size / batch;
-  gan->total_steps = mul_sat(gan->steps_per_epoch, cfg->train.epochs);
+  gan->total_steps = clgan_mul_sat(gan->steps_per_epoch, cfg->train.epochs);
   if (cfg->train.max_steps && cfg->train.max_steps < gan->total_steps)
     gan->total_steps = cfg->train.max_steps;
   clgan_status st = create_parts(gan, g_capacity, err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clgan/model.h"
+#include "clgan/size_math.h"
 #include "clgan_shared.h"
 
 static clgan_status alloc(clgan_backend *be, size_t n, clgan_buffer **out, clgan_error *err) {
@@ -90,17 +91,8 @@ static clgan_status alloc_activations(clgan_mlp *mlp, clgan_error *err) {
   return CLGAN_OK;
 }
 
-static size_t mul_sat(size_t a, size_t b) {
-  size_t r;
-  return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
-}
-
-static size_t add_sat(size_t a, size_t b) {
-  return a > SIZE_MAX - b ? SIZE_MAX : a + b;
-}
-
 static void count_buffer(size_t floats, size_t *total, size_t *largest) {
-  *total = add_sat(*total, floats);
+  *total = clgan_add_sat(*total, floats);
   if (floats > *largest)
     *largest = floats;
 }
@@ -114,11 +106,11 @@ void clgan_mlp_footprint(const clgan_network_config *cfg, size_t in_dim, size_t 
   for (int i = 0; i < 4; ++i) /* params, grads, two optimizer moments */
     count_buffer(plan.n_params, total, largest);
   if (want_input_grad)
-    count_buffer(mul_sat(capacity, in_dim), total, largest);
+    count_buffer(clgan_mul_sat(capacity, in_dim), total, largest);
   for (size_t i = 0; i < plan.n_layers; ++i) {
     const clgan_layer *l = &plan.layers[i];
-    size_t act = mul_sat(capacity, is_mbd(l) ? mbd_width(l) : l->out_dim);
-    size_t out = mul_sat(capacity, l->out_dim);
+    size_t act = clgan_mul_sat(capacity, is_mbd(l) ? mbd_width(l) : l->out_dim);
+    size_t out = clgan_mul_sat(capacity, l->out_dim);
     count_buffer(act, total, largest);                   /* z or M */
     count_buffer(is_mbd(l) ? act : out, total, largest); /* dM or y (upper bound) */
     count_buffer(out, total, largest);                   /* dout */
